@@ -7,6 +7,8 @@
 //! objects, which `gc` removes and `verify` reports as clean.
 
 pub mod config;
+#[cfg(target_os = "linux")]
+mod direct;
 pub mod error;
 pub mod lock;
 pub mod meta;

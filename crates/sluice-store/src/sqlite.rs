@@ -18,6 +18,10 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Row, SqlSafeStr, Sqlite, Transaction};
 
 use crate::error::{Error, Result};
+
+/// Rows per multi-row INSERT: one round trip to SQLite's worker thread per batch instead of per
+/// row, and well under SQLite's limit of 32,766 bound parameters (5 per row at most here).
+const INSERT_BATCH: usize = 1000;
 use crate::meta::*;
 use crate::objects::ObjectId;
 
@@ -230,14 +234,16 @@ impl MetaStore for SqliteStore {
             .fetch_one(&mut *tx)
             .await?
             .get(0);
-            for f in &v.files {
-                sqlx::query("INSERT INTO version_files (version_id, path, object, size) VALUES (?, ?, ?, ?)")
-                    .bind(id)
-                    .bind(&f.path)
-                    .bind(f.object.as_str())
-                    .bind(f.size as i64)
-                    .execute(&mut *tx)
-                    .await?;
+            for chunk in v.files.chunks(INSERT_BATCH) {
+                let mut q =
+                    sqlx::QueryBuilder::<Sqlite>::new("INSERT INTO version_files (version_id, path, object, size) ");
+                q.push_values(chunk, |mut row, f| {
+                    row.push_bind(id)
+                        .push_bind(&f.path)
+                        .push_bind(f.object.as_str())
+                        .push_bind(f.size as i64);
+                });
+                q.build().execute(&mut *tx).await?;
             }
             for t in &v.tables {
                 sqlx::query(
@@ -551,17 +557,18 @@ impl MetaStore for SqliteStore {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        for e in entries {
-            sqlx::query(
-                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, inode, object) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(&e.path)
-            .bind(e.size as i64)
-            .bind(e.mtime_ns)
-            .bind(e.inode as i64)
-            .bind(e.object.as_str())
-            .execute(&mut *tx)
-            .await?;
+        for chunk in entries.chunks(INSERT_BATCH) {
+            let mut q = sqlx::QueryBuilder::<Sqlite>::new(
+                "INSERT OR REPLACE INTO stat_cache (path, size, mtime_ns, inode, object) ",
+            );
+            q.push_values(chunk, |mut row, e| {
+                row.push_bind(&e.path)
+                    .push_bind(e.size as i64)
+                    .push_bind(e.mtime_ns)
+                    .push_bind(e.inode as i64)
+                    .push_bind(e.object.as_str());
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

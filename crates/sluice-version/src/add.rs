@@ -129,7 +129,9 @@ pub async fn add(ws: &Workspace, opts: &AddOptions, progress: &dyn Progress) -> 
     }
     let total_bytes: u64 = inputs.iter().map(|i| i.size).sum();
     progress.start("storing files", Some(total_bytes), Unit::Bytes);
-    let concurrency = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) * 2;
+    // Copies bypass the page cache (see sluice-store's direct.rs), so each waits on the disk:
+    // keep enough in flight to fill the device queue, whatever the core count.
+    let concurrency = std::thread::available_parallelism().map_or(2, |n| n.get()).max(4) * 4;
     // Each file: (entry, newly written?, hashed?, stat-cache entry to record).
     let stored: Vec<(FileEntry, bool, bool, Option<StatEntry>)> = futures::stream::iter(inputs.iter())
         .map(|input| {
