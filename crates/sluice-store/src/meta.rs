@@ -73,6 +73,10 @@ pub struct TableEntry {
     pub quarantine: Option<ObjectId>,
     /// How many rows were quarantined.
     pub bad_rows: u64,
+    /// The table's column profile (`sluice-profile`'s encoded states), if one was computed.
+    /// Derived from the canonical copy, so it is not part of the manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<ObjectId>,
 }
 
 /// A version to commit.

@@ -345,6 +345,22 @@ async fn read_table(
             return Err(e);
         }
     };
+    // Profile the canonical copy before it moves into the store (a remote store would need a
+    // download to read it afterwards).
+    let profiled = if is_parquet {
+        input.abs.as_path()
+    } else {
+        parquet_tmp.as_path()
+    };
+    let profile = match sluice_profile::profile_parquet(profiled).await {
+        Ok(states) => states,
+        Err(e) => {
+            let _ = std::fs::remove_file(&parquet_tmp);
+            let _ = std::fs::remove_file(&quarantine_tmp);
+            return Err(Error::Internal(format!("profiling {}: {e}", file.path)));
+        }
+    };
+    let profile = ws.objects.put_bytes(profile.encode().into()).await?;
     let canonical = if is_parquet {
         file.object.clone()
     } else {
@@ -364,6 +380,7 @@ async fn read_table(
         canonical,
         quarantine,
         bad_rows: report.bad_rows,
+        profile: Some(profile),
     })
 }
 

@@ -14,6 +14,7 @@ pub mod export;
 pub mod lineage;
 pub mod maintenance;
 pub mod model;
+pub mod profile;
 pub mod progress;
 pub mod refs;
 

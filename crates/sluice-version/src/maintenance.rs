@@ -139,6 +139,9 @@ async fn references(ws: &Workspace) -> Result<Vec<(ObjectId, String)>> {
                 if let Some(q) = t.quarantine {
                     out.push((q, format!("{}:{} (quarantine)", v.label(), t.path)));
                 }
+                if let Some(p) = t.profile {
+                    out.push((p, format!("{}:{} (profile)", v.label(), t.path)));
+                }
             }
         }
     }

@@ -1,0 +1,553 @@
+//! The mergeable partial state of one column's profile.
+//!
+//! A [`ColumnState`] is what each partition of a scan builds and what partitions exchange: exact
+//! counters, exact moments merged with Chan's parallel formula, and three Apache DataSketches
+//! (HLL for distinct counts, KLL for quantiles and histograms, frequent items for top-k). It is
+//! serialised to bytes for DataFusion's aggregate state and for storage beside a version, so a
+//! profile computed once can be merged with others or queried later (drift compares stored
+//! sketches without rescanning).
+
+use std::fmt::Write as _;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datasketches::frequencies::FrequentItemsSketch;
+use datasketches::hll::{HllSketch, HllType, HllUnion};
+use datasketches::kll::{KllFloat, KllSketch};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::parse::classify;
+
+/// log2 of the HLL sketch's bucket count: 4096 buckets, relative standard error 1.04/64 = 1.6%.
+pub const HLL_LG_K: u8 = 12;
+/// KLL's accuracy parameter: normalised rank error about 1.65% (99% confidence), as DataSketches
+/// defaults.
+pub const KLL_K: u16 = 200;
+/// Frequent-items map size: counts are exact until 192 distinct items, then off by at most
+/// 3.5/256 = 1.4% of the rows.
+pub const FREQ_MAP_SIZE: usize = 256;
+
+/// How a column's values are summarised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    /// Integers and floats (and decimals, as floats).
+    Numeric,
+    /// Dates and timestamps, summarised as their epoch value in the column's unit.
+    Temporal,
+    /// Strings.
+    String,
+    /// Booleans.
+    Boolean,
+    /// Anything else (lists, structs, binary): counts and missing values only.
+    Other,
+}
+
+impl ValueKind {
+    /// The kind of an Arrow type.
+    pub fn of(data_type: &DataType) -> ValueKind {
+        use DataType::*;
+        match data_type {
+            Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float16 | Float32 | Float64
+            | Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => ValueKind::Numeric,
+            Date32 | Date64 | Timestamp(..) | Time32(_) | Time64(_) | Duration(_) => ValueKind::Temporal,
+            Utf8 | LargeUtf8 | Utf8View => ValueKind::String,
+            Boolean => ValueKind::Boolean,
+            Dictionary(_, v) => ValueKind::of(v),
+            _ => ValueKind::Other,
+        }
+    }
+}
+
+/// Count, mean, sum of squared deviations, min and max, mergeable (Welford within a partition,
+/// Chan et al. across partitions).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Moments {
+    /// Values seen.
+    pub n: u64,
+    /// Their mean.
+    pub mean: f64,
+    /// Sum of squared deviations from the mean.
+    pub m2: f64,
+    /// Smallest value (`+inf` when empty).
+    pub min: f64,
+    /// Largest value (`-inf` when empty).
+    pub max: f64,
+}
+
+impl Default for Moments {
+    fn default() -> Self {
+        Moments {
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+        }
+    }
+}
+
+impl Moments {
+    /// Adds one value.
+    #[inline]
+    pub fn push(&mut self, x: f64) {
+        self.n += 1;
+        let delta = x - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (x - self.mean);
+        self.min = self.min.min(x);
+        self.max = self.max.max(x);
+    }
+
+    /// Folds another partition's moments in.
+    pub fn merge(&mut self, other: &Moments) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let n = self.n + other.n;
+        let delta = other.mean - self.mean;
+        let (na, nb) = (self.n as f64, other.n as f64);
+        self.mean += delta * nb / n as f64;
+        self.m2 += other.m2 + delta * delta * na * nb / n as f64;
+        self.n = n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
+    /// Sample standard deviation (n - 1 in the denominator, as pandas and DuckDB report it).
+    pub fn std(&self) -> Option<f64> {
+        (self.n > 1).then(|| (self.m2 / (self.n - 1) as f64).sqrt())
+    }
+}
+
+/// How many string values parse as each type (each test independent of the others).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParseCounts {
+    /// Parse as a 64-bit integer.
+    pub integer: u64,
+    /// Parse as a float.
+    pub float: u64,
+    /// Parse as a boolean word.
+    pub boolean: u64,
+    /// Parse as a date.
+    pub date: u64,
+    /// Parse as a timestamp.
+    pub timestamp: u64,
+}
+
+impl ParseCounts {
+    fn merge(&mut self, o: &ParseCounts) {
+        self.integer += o.integer;
+        self.float += o.float;
+        self.boolean += o.boolean;
+        self.date += o.date;
+        self.timestamp += o.timestamp;
+    }
+}
+
+/// One column's partial profile.
+#[derive(Debug, Clone)]
+pub struct ColumnState {
+    /// How values are summarised.
+    pub kind: ValueKind,
+    /// Rows seen, missing or not.
+    pub rows: u64,
+    /// Null values.
+    pub nulls: u64,
+    /// NaN floats.
+    pub nan: u64,
+    /// Infinite floats (kept out of the moments and the quantiles).
+    pub infinite: u64,
+    /// Empty strings.
+    pub empty: u64,
+    /// Strings of whitespace only (not empty).
+    pub whitespace: u64,
+    /// String values by what they parse as.
+    pub parses: ParseCounts,
+    /// Moments of the values (numeric, temporal; booleans as 0/1).
+    pub values: Moments,
+    /// Moments of string lengths in characters.
+    pub lengths: Moments,
+    /// Distinct values (non-null).
+    pub hll: HllSketch,
+    /// Quantiles of the values (numeric and temporal columns).
+    pub kll: Option<KllSketch<KllFloat<f64>>>,
+    /// Frequent values (strings, booleans, integers).
+    pub freq: Option<FrequentItemsSketch<String>>,
+}
+
+impl ColumnState {
+    /// An empty state for a column of `data_type`.
+    pub fn new(data_type: &DataType) -> ColumnState {
+        let kind = ValueKind::of(data_type);
+        let integer_like = matches!(
+            data_type,
+            DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32
+                | DataType::UInt64
+        );
+        let kll = matches!(kind, ValueKind::Numeric | ValueKind::Temporal)
+            .then(|| KllSketch::new(KLL_K).expect("KLL_K is a valid k"));
+        let freq = (matches!(kind, ValueKind::String | ValueKind::Boolean) || integer_like)
+            .then(|| FrequentItemsSketch::new(FREQ_MAP_SIZE).expect("FREQ_MAP_SIZE is a power of 2"));
+        ColumnState {
+            kind,
+            rows: 0,
+            nulls: 0,
+            nan: 0,
+            infinite: 0,
+            empty: 0,
+            whitespace: 0,
+            parses: ParseCounts::default(),
+            values: Moments::default(),
+            lengths: Moments::default(),
+            hll: HllSketch::new(HLL_LG_K, HllType::Hll8).expect("HLL_LG_K is valid"),
+            kll,
+            freq,
+        }
+    }
+
+    /// Adds a batch of values.
+    pub fn update(&mut self, array: &ArrayRef) -> Result<()> {
+        self.rows += array.len() as u64;
+        self.nulls += array.logical_null_count() as u64;
+        match self.kind {
+            ValueKind::Numeric if is_integer(array.data_type()) => self.update_ints(&cast(array, &DataType::Int64)?),
+            ValueKind::Numeric => self.update_floats(&cast(array, &DataType::Float64)?),
+            ValueKind::Temporal => {
+                let ints = match array.data_type() {
+                    DataType::Date32 | DataType::Time32(_) => cast(&cast(array, &DataType::Int32)?, &DataType::Int64)?,
+                    _ => cast(array, &DataType::Int64)?,
+                };
+                self.update_temporal(&ints);
+            }
+            ValueKind::Boolean => self.update_bools(&cast(array, &DataType::Boolean)?),
+            ValueKind::String => self.update_strings(array)?,
+            ValueKind::Other => {}
+        }
+        Ok(())
+    }
+
+    fn update_ints(&mut self, ints: &ArrayRef) {
+        let ints = ints.as_primitive::<Int64Type>();
+        let kll = self.kll.as_mut().expect("numeric columns have a KLL sketch");
+        let mut buf = String::new();
+        for v in ints.iter().flatten() {
+            let x = v as f64;
+            self.values.push(x);
+            kll.update(KllFloat::<f64>::new(x).expect("an integer is not NaN"));
+            self.hll.update(v);
+            if let Some(freq) = self.freq.as_mut() {
+                buf.clear();
+                let _ = write!(buf, "{v}");
+                freq.update_ref(buf.as_str());
+            }
+        }
+    }
+
+    fn update_floats(&mut self, floats: &ArrayRef) {
+        let floats = floats.as_primitive::<Float64Type>();
+        let kll = self.kll.as_mut().expect("numeric columns have a KLL sketch");
+        for x in floats.iter().flatten() {
+            if x.is_nan() {
+                self.nan += 1;
+                continue;
+            }
+            // -0.0 and 0.0 are one value.
+            self.hll.update((x + 0.0).to_bits());
+            if x.is_infinite() {
+                self.infinite += 1;
+                continue;
+            }
+            self.values.push(x);
+            kll.update(KllFloat::<f64>::new(x).expect("NaN was skipped"));
+        }
+    }
+
+    fn update_temporal(&mut self, ints: &ArrayRef) {
+        let ints = ints.as_primitive::<Int64Type>();
+        let kll = self.kll.as_mut().expect("temporal columns have a KLL sketch");
+        for v in ints.iter().flatten() {
+            let x = v as f64;
+            self.values.push(x);
+            kll.update(KllFloat::<f64>::new(x).expect("an integer is not NaN"));
+            self.hll.update(v);
+        }
+    }
+
+    fn update_bools(&mut self, array: &ArrayRef) {
+        let bools = array.as_boolean();
+        let freq = self.freq.as_mut().expect("boolean columns have a frequency sketch");
+        for b in bools.iter().flatten() {
+            self.values.push(if b { 1.0 } else { 0.0 });
+            self.hll.update(b);
+            freq.update_ref(if b { "true" } else { "false" });
+        }
+    }
+
+    fn update_strings(&mut self, array: &ArrayRef) -> Result<()> {
+        match array.data_type() {
+            DataType::Utf8 => self.update_str_iter(array.as_string::<i32>().iter()),
+            DataType::LargeUtf8 => self.update_str_iter(array.as_string::<i64>().iter()),
+            DataType::Utf8View => self.update_str_iter(array.as_string_view().iter()),
+            _ => {
+                let strings = cast(array, &DataType::Utf8)?;
+                self.update_str_iter(strings.as_string::<i32>().iter());
+            }
+        }
+        Ok(())
+    }
+
+    fn update_str_iter<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
+        let freq = self.freq.as_mut().expect("string columns have a frequency sketch");
+        for s in values.flatten() {
+            self.hll.update(s);
+            freq.update_ref(s);
+            self.lengths.push(s.chars().count() as f64);
+            if s.is_empty() {
+                self.empty += 1;
+                continue;
+            }
+            if s.bytes().all(|b| b.is_ascii_whitespace()) || s.trim().is_empty() {
+                self.whitespace += 1;
+                continue;
+            }
+            let p = classify(s);
+            self.parses.integer += p.integer as u64;
+            self.parses.float += p.float as u64;
+            self.parses.boolean += p.boolean as u64;
+            self.parses.date += p.date as u64;
+            self.parses.timestamp += p.timestamp as u64;
+        }
+    }
+
+    /// Folds another partition's state of the same column in.
+    pub fn merge(&mut self, other: &ColumnState) -> Result<()> {
+        if self.kind != other.kind {
+            return Err(Error::Merge(format!(
+                "a {:?} column and a {:?} column",
+                self.kind, other.kind
+            )));
+        }
+        self.rows += other.rows;
+        self.nulls += other.nulls;
+        self.nan += other.nan;
+        self.infinite += other.infinite;
+        self.empty += other.empty;
+        self.whitespace += other.whitespace;
+        self.parses.merge(&other.parses);
+        self.values.merge(&other.values);
+        self.lengths.merge(&other.lengths);
+        let mut union = HllUnion::new(HLL_LG_K).expect("HLL_LG_K is valid");
+        union.update(&self.hll);
+        union.update(&other.hll);
+        self.hll = union.to_sketch(HllType::Hll8);
+        if let (Some(a), Some(b)) = (self.kll.as_mut(), other.kll.as_ref()) {
+            a.merge(b).map_err(|e| Error::Merge(e.to_string()))?;
+        }
+        if let (Some(a), Some(b)) = (self.freq.as_mut(), other.freq.as_ref()) {
+            a.merge(b);
+        }
+        Ok(())
+    }
+
+    /// Missing values of every sort: null, NaN, empty and whitespace-only.
+    pub fn missing(&self) -> u64 {
+        self.nulls + self.nan + self.empty + self.whitespace
+    }
+
+    /// Serialises the state (format version 1, little-endian).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Vec::with_capacity(4096);
+        w.extend_from_slice(MAGIC);
+        w.push(kind_code(self.kind));
+        for n in [
+            self.rows,
+            self.nulls,
+            self.nan,
+            self.infinite,
+            self.empty,
+            self.whitespace,
+            self.parses.integer,
+            self.parses.float,
+            self.parses.boolean,
+            self.parses.date,
+            self.parses.timestamp,
+        ] {
+            w.extend_from_slice(&n.to_le_bytes());
+        }
+        for m in [&self.values, &self.lengths] {
+            w.extend_from_slice(&m.n.to_le_bytes());
+            for f in [m.mean, m.m2, m.min, m.max] {
+                w.extend_from_slice(&f.to_le_bytes());
+            }
+        }
+        put_blob(&mut w, Some(self.hll.serialize()));
+        put_blob(&mut w, self.kll.as_ref().map(|k| k.serialize()));
+        put_blob(&mut w, self.freq.as_ref().map(|f| f.serialize()));
+        w
+    }
+
+    /// Reads a state written by [`ColumnState::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<ColumnState> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(MAGIC.len())? != MAGIC {
+            return Err(Error::Decode("not a sluice profile state (bad magic)".into()));
+        }
+        let kind = kind_from_code(r.take(1)?[0])?;
+        let mut c = [0u64; 11];
+        for v in c.iter_mut() {
+            *v = r.u64()?;
+        }
+        let mut moments = [Moments::default(); 2];
+        for m in moments.iter_mut() {
+            m.n = r.u64()?;
+            m.mean = r.f64()?;
+            m.m2 = r.f64()?;
+            m.min = r.f64()?;
+            m.max = r.f64()?;
+        }
+        let hll = r.blob()?.ok_or_else(|| Error::Decode("missing HLL sketch".into()))?;
+        let hll = HllSketch::deserialize(hll).map_err(|e| Error::Decode(format!("HLL sketch: {e}")))?;
+        let kll = r
+            .blob()?
+            .map(|b| KllSketch::deserialize(b).map_err(|e| Error::Decode(format!("KLL sketch: {e}"))))
+            .transpose()?;
+        let freq = r
+            .blob()?
+            .map(|b| FrequentItemsSketch::deserialize(b).map_err(|e| Error::Decode(format!("frequent items: {e}"))))
+            .transpose()?;
+        Ok(ColumnState {
+            kind,
+            rows: c[0],
+            nulls: c[1],
+            nan: c[2],
+            infinite: c[3],
+            empty: c[4],
+            whitespace: c[5],
+            parses: ParseCounts {
+                integer: c[6],
+                float: c[7],
+                boolean: c[8],
+                date: c[9],
+                timestamp: c[10],
+            },
+            values: moments[0],
+            lengths: moments[1],
+            hll,
+            kll,
+            freq,
+        })
+    }
+
+    /// Approximate heap size, for DataFusion's memory accounting.
+    pub fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.hll.estimated_size()
+            + self.kll.as_ref().map_or(0, |k| k.num_retained() * 8 + 256)
+            + self.freq.as_ref().map_or(0, |f| f.estimated_size())
+    }
+}
+
+/// Integer types summarised exactly as i64 (UInt64 may not fit and goes the float way: a safe
+/// cast would turn values past i64::MAX into nulls).
+fn is_integer(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
+const MAGIC: &[u8] = b"SLPS\x01";
+
+fn kind_code(k: ValueKind) -> u8 {
+    match k {
+        ValueKind::Numeric => 0,
+        ValueKind::Temporal => 1,
+        ValueKind::String => 2,
+        ValueKind::Boolean => 3,
+        ValueKind::Other => 4,
+    }
+}
+
+fn kind_from_code(c: u8) -> Result<ValueKind> {
+    Ok(match c {
+        0 => ValueKind::Numeric,
+        1 => ValueKind::Temporal,
+        2 => ValueKind::String,
+        3 => ValueKind::Boolean,
+        4 => ValueKind::Other,
+        _ => return Err(Error::Decode(format!("unknown value kind {c}"))),
+    })
+}
+
+/// Writes an optional length-prefixed byte string (`u32::MAX` length for none).
+pub(crate) fn put_blob(w: &mut Vec<u8>, blob: Option<Vec<u8>>) {
+    match blob {
+        Some(b) => {
+            w.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            w.extend_from_slice(&b);
+        }
+        None => w.extend_from_slice(&u32::MAX.to_le_bytes()),
+    }
+}
+
+/// A cursor over encoded bytes.
+pub(crate) struct Reader<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| Error::Decode(format!("truncated at byte {}", self.pos)))?;
+        let s = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+
+    fn f64(&mut self) -> Result<f64> {
+        Ok(f64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+
+    pub(crate) fn blob(&mut self) -> Result<Option<&'a [u8]>> {
+        let len = self.u32()?;
+        if len == u32::MAX {
+            return Ok(None);
+        }
+        self.take(len as usize).map(Some)
+    }
+
+    pub(crate) fn done(&self) -> bool {
+        self.pos == self.bytes.len()
+    }
+}

@@ -1,0 +1,244 @@
+//! Profiles of whole tables: one `sluice_profile` aggregate per column in one scan.
+
+use std::path::Path;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::context::SessionContext;
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, ident};
+use serde::{Deserialize, Serialize};
+use sluice_ingest::{ReadOptions, TableFormat};
+
+use crate::error::{Error, Result};
+use crate::state::{ColumnState, Reader, put_blob};
+use crate::summary::ColumnProfile;
+use crate::udaf::profile_udaf;
+
+/// A table's readable profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TableProfile {
+    /// Rows in the table.
+    pub rows: u64,
+    /// One profile per column, in schema order.
+    pub columns: Vec<ColumnProfile>,
+}
+
+/// One column's mergeable state with its name and type.
+#[derive(Debug, Clone)]
+pub struct NamedState {
+    /// Column name.
+    pub name: String,
+    /// Arrow type as Arrow prints it.
+    pub data_type: String,
+    /// The state.
+    pub state: ColumnState,
+}
+
+/// A table's mergeable profile: what is stored beside a version.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileStates {
+    /// Rows in the table.
+    pub rows: u64,
+    /// Column states in schema order.
+    pub columns: Vec<NamedState>,
+}
+
+const MAGIC: &[u8] = b"SLPT\x01";
+
+impl ProfileStates {
+    /// Fresh states for every column of a schema.
+    pub fn new(schema: &SchemaRef) -> ProfileStates {
+        ProfileStates {
+            rows: 0,
+            columns: schema
+                .fields()
+                .iter()
+                .map(|f| NamedState {
+                    name: f.name().clone(),
+                    data_type: f.data_type().to_string(),
+                    state: ColumnState::new(f.data_type()),
+                })
+                .collect(),
+        }
+    }
+
+    /// Adds a batch whose schema matches the one the states were made for.
+    pub fn update(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        for (col, array) in self.columns.iter_mut().zip(batch.columns()) {
+            col.state.update(array)?;
+        }
+        Ok(())
+    }
+
+    /// Folds in another profile of a table with the same columns (matched by name).
+    pub fn merge(&mut self, other: &ProfileStates) -> Result<()> {
+        for o in &other.columns {
+            let Some(c) = self.columns.iter_mut().find(|c| c.name == o.name) else {
+                return Err(Error::Merge(format!("tables with different columns (`{}`)", o.name)));
+            };
+            c.state.merge(&o.state)?;
+        }
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// The state of one column.
+    pub fn column(&self, name: &str) -> Option<&ColumnState> {
+        self.columns.iter().find(|c| c.name == name).map(|c| &c.state)
+    }
+
+    /// The readable profile.
+    pub fn summary(&self) -> TableProfile {
+        TableProfile {
+            rows: self.rows,
+            columns: self
+                .columns
+                .iter()
+                .map(|c| ColumnProfile::from_state(&c.name, &c.data_type, &c.state))
+                .collect(),
+        }
+    }
+
+    /// Serialises all states (the stored form).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut w = Vec::new();
+        w.extend_from_slice(MAGIC);
+        w.extend_from_slice(&self.rows.to_le_bytes());
+        w.extend_from_slice(&(self.columns.len() as u64).to_le_bytes());
+        for c in &self.columns {
+            put_blob(&mut w, Some(c.name.as_bytes().to_vec()));
+            put_blob(&mut w, Some(c.data_type.as_bytes().to_vec()));
+            put_blob(&mut w, Some(c.state.encode()));
+        }
+        w
+    }
+
+    /// Reads what [`ProfileStates::encode`] wrote.
+    pub fn decode(bytes: &[u8]) -> Result<ProfileStates> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(MAGIC.len())? != MAGIC {
+            return Err(Error::Decode("not a sluice table profile (bad magic)".into()));
+        }
+        let rows = r.u64()?;
+        let n = r.u64()?;
+        let mut columns = Vec::with_capacity(n.min(4096) as usize);
+        for _ in 0..n {
+            let text = |b: Option<&[u8]>| -> Result<String> {
+                let b = b.ok_or_else(|| Error::Decode("missing column name or type".into()))?;
+                String::from_utf8(b.to_vec()).map_err(|_| Error::Decode("column name is not UTF-8".into()))
+            };
+            let name = text(r.blob()?)?;
+            let data_type = text(r.blob()?)?;
+            let state = r
+                .blob()?
+                .ok_or_else(|| Error::Decode(format!("missing state of `{name}`")))?;
+            columns.push(NamedState {
+                name,
+                data_type,
+                state: ColumnState::decode(state)?,
+            });
+        }
+        if !r.done() {
+            return Err(Error::Decode("trailing bytes after the last column".into()));
+        }
+        Ok(ProfileStates { rows, columns })
+    }
+}
+
+/// A DataFusion session for profiling: one partition per core.
+pub fn session() -> SessionContext {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    SessionContext::new_with_config(SessionConfig::new().with_target_partitions(threads))
+}
+
+/// Profiles a table registered in `ctx`: every column in one scan, partitioned across the
+/// session's partitions and merged.
+pub async fn profile_table(ctx: &SessionContext, table: &str) -> Result<ProfileStates> {
+    let df = ctx.table(table).await?;
+    let schema: SchemaRef = std::sync::Arc::new(df.schema().as_arrow().clone());
+    let udaf = profile_udaf();
+    let mut aggs: Vec<_> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| udaf.call(vec![ident(f.name())]).alias(format!("p{i}")))
+        .collect();
+    aggs.push(datafusion::functions_aggregate::count::count_all().alias("rows"));
+    let batches = df.aggregate(vec![], aggs)?.collect().await?;
+    let batch = batches
+        .first()
+        .ok_or_else(|| Error::Decode("the profiling query returned no row".into()))?;
+    let mut out = ProfileStates::new(&schema);
+    for (i, col) in out.columns.iter_mut().enumerate() {
+        let bytes = batch.column(i).as_any().downcast_ref::<arrow::array::BinaryArray>();
+        let bytes = bytes
+            .filter(|b| !arrow::array::Array::is_empty(*b) && !arrow::array::Array::is_null(*b, 0))
+            .ok_or_else(|| Error::Decode(format!("no profile for column `{}`", col.name)))?;
+        col.state = ColumnState::decode(bytes.value(0))?;
+    }
+    let rows = batch.column(schema.fields().len());
+    out.rows = rows
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .map_or(0, |a| a.value(0) as u64);
+    Ok(out)
+}
+
+/// Profiles a Parquet file on all cores.
+pub async fn profile_parquet(path: &Path) -> Result<ProfileStates> {
+    let ctx = session();
+    let p = path.to_string_lossy();
+    // Any extension: the caller decided this is Parquet (a temp copy, a store object).
+    let opts = ParquetReadOptions {
+        file_extension: "",
+        ..Default::default()
+    };
+    ctx.register_parquet("t", p.as_ref(), opts).await?;
+    profile_table(&ctx, "t").await
+}
+
+/// Profiles any table file Sluice reads (CSV/TSV, JSON Lines, Parquet). CSV and JSON Lines are
+/// streamed through the states batch by batch, so memory stays bounded whatever the file size.
+pub async fn profile_file(path: &Path) -> Result<ProfileStates> {
+    let format = TableFormat::detect(path)?;
+    if matches!(format, TableFormat::Parquet) {
+        return profile_parquet(path).await;
+    }
+    let path = path.to_path_buf();
+    tokio_blocking(move || {
+        let mut states: Option<ProfileStates> = None;
+        let mut failed = None;
+        let report = sluice_ingest::read_table(
+            &path,
+            format,
+            &ReadOptions::default(),
+            &mut |batch| {
+                let s = states.get_or_insert_with(|| ProfileStates::new(&batch.schema()));
+                if failed.is_none()
+                    && let Err(e) = s.update(&batch)
+                {
+                    failed = Some(e);
+                }
+                Ok(())
+            },
+            &mut std::io::sink(),
+        )?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(states.unwrap_or_else(|| ProfileStates::new(&report.schema))),
+        }
+    })
+    .await
+}
+
+async fn tokio_blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    // Without a runtime handle (a plain thread), run inline.
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) => h
+            .spawn_blocking(f)
+            .await
+            .map_err(|e| Error::Decode(format!("profiling thread failed: {e}")))?,
+        Err(_) => f(),
+    }
+}
