@@ -230,6 +230,12 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init(a) => init(&cwd, a, json).await,
         Command::Synth(a) => synth(&cwd, a, json),
         Command::Demo(a) => crate::demo::run(&cwd, a, json).await,
+        c @ (Command::Decisions(_)
+        | Command::Policy(_)
+        | Command::Ope(_)
+        | Command::PositionBias(_)
+        | Command::LoopMetrics(_)
+        | Command::Simulate(_)) => crate::feedback::run(&cwd, c, json).await,
         command => {
             let ws = Workspace::discover(&cwd).await?;
             match command {
@@ -244,6 +250,12 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Gc(a) => gc(&ws, a, json).await,
                 Command::Model(m) => model_cmd(&ws, &cwd, m, json).await,
                 Command::Lineage(a) => lineage_cmd(&ws, a, json).await,
+                Command::Decisions(_)
+                | Command::Policy(_)
+                | Command::Ope(_)
+                | Command::PositionBias(_)
+                | Command::LoopMetrics(_)
+                | Command::Simulate(_) => unreachable!("handled above"),
                 Command::Init(_) | Command::Synth(_) | Command::Demo(_) => unreachable!("handled above"),
             }
         }

@@ -7,6 +7,7 @@
 
 mod commands;
 mod demo;
+mod feedback;
 mod output;
 
 use std::path::PathBuf;
@@ -61,6 +62,21 @@ pub enum Command {
     Synth(commands::SynthArgs),
     /// Run the end-to-end demo in a fresh workspace.
     Demo(demo::DemoArgs),
+    /// Decision logs: validate them for off-policy evaluation, import Vowpal Wabbit DSJSON.
+    #[command(subcommand)]
+    Decisions(feedback::DecisionsCommand),
+    /// Serve with exploration and holdouts for scripts: scores in, decisions with propensities out.
+    Policy(feedback::PolicyArgs),
+    /// Off-policy evaluation: what a target policy would have earned on a decision log.
+    Ope(feedback::OpeArgs),
+    /// Position bias of a click log: examination per position, clicks corrected for it.
+    PositionBias(feedback::PositionBiasArgs),
+    /// Feedback-loop metrics of a batch (exposure concentration, coverage, homogeneity);
+    /// with --series, record them and alert (exit 1) when concentration keeps rising.
+    LoopMetrics(feedback::LoopMetricsArgs),
+    /// Simulations.
+    #[command(subcommand)]
+    Simulate(feedback::SimulateCommand),
 }
 
 /// An error that carries its exit code.

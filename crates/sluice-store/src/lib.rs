@@ -12,6 +12,7 @@ mod direct;
 pub mod error;
 pub mod lock;
 pub mod meta;
+pub mod metrics;
 pub mod objects;
 pub mod sqlite;
 pub mod workspace;

@@ -26,7 +26,10 @@ use crate::meta::*;
 use crate::objects::ObjectId;
 
 /// The SQLite schema migrations, embedded in the binary.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (3, "metrics", include_str!("../migrations/sqlite/0003_metrics.sql")),
+];
 
 /// How long a writer waits for another writer's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);

@@ -2,6 +2,7 @@
 //! its `--json` output parsed and its exit code checked.
 
 mod bad_input;
+mod feedback;
 mod lineage;
 mod safety;
 mod versions;
