@@ -232,7 +232,9 @@ fn validate(cwd: &Path, a: ValidateArgs, json: bool) -> Result<()> {
             log.display(),
             count(r.decisions),
             count(r.impressions),
-            r.outcomes.map(|o| format!(", {} outcomes", count(o))).unwrap_or_default()
+            r.outcomes
+                .map(|o| format!(", {} outcomes", count(o)))
+                .unwrap_or_default()
         );
     } else {
         for p in &r.problems {
@@ -258,7 +260,10 @@ fn validate(cwd: &Path, a: ValidateArgs, json: bool) -> Result<()> {
 
 fn import_cmd(cwd: &Path, a: ImportArgs, json: bool) -> Result<()> {
     if a.from != "dsjson" {
-        anyhow::bail!("--from {}: only `dsjson` (Vowpal Wabbit decision-service JSON) can be imported", a.from);
+        anyhow::bail!(
+            "--from {}: only `dsjson` (Vowpal Wabbit decision-service JSON) can be imported",
+            a.from
+        );
     }
     let input = abs(cwd, &a.input);
     let out = abs(cwd, &a.out);
@@ -423,7 +428,13 @@ fn position(cwd: &Path, a: PositionBiasArgs, json: bool) -> Result<()> {
         count(r.impressions),
         count(r.clicks)
     );
-    let mut t = table(&["position", "impressions", "ctr", "examination (EM)", "examination (swaps)"]);
+    let mut t = table(&[
+        "position",
+        "impressions",
+        "ctr",
+        "examination (EM)",
+        "examination (swaps)",
+    ]);
     for (k, (n, c)) in r.per_position.iter().enumerate() {
         t.add_row(vec![
             Cell::new(k),
@@ -467,7 +478,13 @@ async fn loops(cwd: &Path, a: LoopMetricsArgs, json: bool) -> Result<()> {
         Some(c) => {
             let p = abs(cwd, c);
             let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
-            Some(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect::<Vec<_>>())
+            Some(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            )
         }
         None => None,
     };
@@ -477,10 +494,12 @@ async fn loops(cwd: &Path, a: LoopMetricsArgs, json: bool) -> Result<()> {
         let ws = Workspace::discover(cwd).await?;
         let store = ws.metrics().await?;
         let batch = a.batch.clone().unwrap_or_else(|| {
-            log.file_name().map_or_else(|| log.display().to_string(), |f| f.to_string_lossy().into_owned())
+            log.file_name()
+                .map_or_else(|| log.display().to_string(), |f| f.to_string_lossy().into_owned())
         });
         let points: Vec<(String, f64)> = r.points().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-        let attrs = serde_json::json!({"file": r.file, "decisions": r.decisions, "users": r.users, "catalogue": r.catalogue});
+        let attrs =
+            serde_json::json!({"file": r.file, "decisions": r.decisions, "users": r.users, "catalogue": r.catalogue});
         let seq = store.record_batch(series, &batch, &points, Some(&attrs)).await?;
         let mut history: BTreeMap<String, Vec<f64>> = BTreeMap::new();
         for p in store.history(series).await? {
@@ -506,8 +525,14 @@ async fn loops(cwd: &Path, a: LoopMetricsArgs, json: bool) -> Result<()> {
         );
         let mut t = table(&["metric", "value"]);
         t.add_row(vec![Cell::new("exposure gini"), Cell::new(format!("{:.4}", m.gini))]);
-        t.add_row(vec![Cell::new("catalogue coverage"), Cell::new(format!("{:.4}", m.coverage))]);
-        t.add_row(vec![Cell::new("top 1% share"), Cell::new(format!("{:.4}", m.top1pct_share))]);
+        t.add_row(vec![
+            Cell::new("catalogue coverage"),
+            Cell::new(format!("{:.4}", m.coverage)),
+        ]);
+        t.add_row(vec![
+            Cell::new("top 1% share"),
+            Cell::new(format!("{:.4}", m.top1pct_share)),
+        ]);
         let h = &m.homogeneity;
         let how = if h.exact { "exact" } else { "minhash" };
         t.add_row(vec![
@@ -519,7 +544,9 @@ async fn loops(cwd: &Path, a: LoopMetricsArgs, json: bool) -> Result<()> {
         }
         print_table(&t);
         if r.missing_unit_ids {
-            println!("note: some decisions have no unit_id; each counts as its own user (homogeneity is then not about users)");
+            println!(
+                "note: some decisions have no unit_id; each counts as its own user (homogeneity is then not about users)"
+            );
         }
         if let Some((series, batch, seq, alert)) = &recorded {
             println!("recorded as batch {seq} ({batch}) of series {series}");
@@ -556,13 +583,18 @@ fn sim(cwd: &Path, a: SimArgs, json: bool) -> Result<()> {
     let r = simulate(&cfg)?;
     let html = a.html.map(|h| abs(cwd, &h));
     if let Some(h) = &html {
-        std::fs::write(h, sluice_feedback::report::html(&r)).with_context(|| format!("cannot write {}", h.display()))?;
+        std::fs::write(h, sluice_feedback::report::html(&r))
+            .with_context(|| format!("cannot write {}", h.display()))?;
     }
     if json {
         return print_json(&serde_json::json!({"report": r, "html": html}));
     }
     let mut t = table(&["round", "scenario", "gini", "coverage", "utility", "ctr"]);
-    for m in r.rounds.iter().filter(|m| m.round == 0 || m.round == cfg.rounds || m.round % 5 == 0) {
+    for m in r
+        .rounds
+        .iter()
+        .filter(|m| m.round == 0 || m.round == cfg.rounds || m.round % 5 == 0)
+    {
         t.add_row(vec![
             Cell::new(m.round),
             Cell::new(m.scenario),
@@ -578,7 +610,14 @@ fn sim(cwd: &Path, a: SimArgs, json: bool) -> Result<()> {
         "candidate policy: true value {:.4}; off-policy estimates from each scenario's logs:",
         r.candidate_true_value
     );
-    let mut t = table(&["scenario", "estimator", "rows", "estimate", "95% interval", "covers truth"]);
+    let mut t = table(&[
+        "scenario",
+        "estimator",
+        "rows",
+        "estimate",
+        "95% interval",
+        "covers truth",
+    ]);
     for sc in SCENARIOS {
         for e in r.estimates.iter().filter(|e| e.scenario == sc) {
             t.add_row(vec![

@@ -62,12 +62,14 @@ fn lookup<'a>(v: &'a Value, dotted: &str) -> Option<&'a Value> {
 }
 
 fn action_id(v: &Value) -> Option<u64> {
-    v.as_u64().or_else(|| v.as_f64().filter(|x| x.fract() == 0.0 && *x >= 1.0).map(|x| x as u64))
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0 && *x >= 1.0).map(|x| x as u64))
 }
 
 /// Converts one DSJSON line; `Ok(None)` for a line that is not a decision.
 pub fn convert(loc: &Loc, text: &str, opts: &ImportOptions) -> Result<Option<(Decision, bool)>> {
-    let v: Value = serde_json::from_str(text).map_err(|e| bad(loc, format!("column {}: not valid JSON: {e}", e.column())))?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| bad(loc, format!("column {}: not valid JSON: {e}", e.column())))?;
     let Some(obj) = v.as_object() else {
         return Err(bad(loc, "each DSJSON line must be a JSON object".into()));
     };
@@ -94,22 +96,32 @@ pub fn convert(loc: &Loc, text: &str, opts: &ImportOptions) -> Result<Option<(De
     if !probs.is_empty() && probs.len() != actions.len() {
         return Err(bad(
             loc,
-            format!("`a` has {} actions but `p` {} probabilities", actions.len(), probs.len()),
+            format!(
+                "`a` has {} actions but `p` {} probabilities",
+                actions.len(),
+                probs.len()
+            ),
         ));
     }
     let event = obj
         .get("EventId")
-        .and_then(|e| e.as_str().map(str::to_owned).or_else(|| e.as_u64().map(|x| x.to_string())))
+        .and_then(|e| {
+            e.as_str()
+                .map(str::to_owned)
+                .or_else(|| e.as_u64().map(|x| x.to_string()))
+        })
         .ok_or_else(|| bad(loc, "no `EventId`; DSJSON decisions carry their event id".into()))?;
     let chosen_action = obj
         .get("_label_Action")
         .and_then(action_id)
         .or_else(|| actions.first().copied())
         .ok_or_else(|| bad(loc, "no `_label_Action` and an empty `a`".into()))?;
-    let propensity = obj
-        .get("_label_probability")
-        .and_then(Value::as_f64)
-        .or_else(|| actions.iter().position(|&x| x == chosen_action).and_then(|k| probs.get(k).copied()));
+    let propensity = obj.get("_label_probability").and_then(Value::as_f64).or_else(|| {
+        actions
+            .iter()
+            .position(|&x| x == chosen_action)
+            .and_then(|k| probs.get(k).copied())
+    });
     let reward = obj.get("_label_cost").and_then(Value::as_f64).map(|c| -c);
     let c = obj.get("c");
     let n_actions = match c.and_then(|c| c.get("_multi")).and_then(Value::as_array) {
@@ -168,7 +180,11 @@ pub fn convert(loc: &Loc, text: &str, opts: &ImportOptions) -> Result<Option<(De
             distribution,
             scores: Default::default(),
             policy: Some("vw".into()),
-            model_version: obj.get("VWState").and_then(|s| s.get("m")).and_then(Value::as_str).map(str::to_owned),
+            model_version: obj
+                .get("VWState")
+                .and_then(|s| s.get("m"))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
             reason: Some(if explored { "explore" } else { "greedy" }.into()),
             explored,
         },

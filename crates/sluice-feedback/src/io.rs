@@ -43,7 +43,11 @@ pub enum Format {
 impl Format {
     /// The format of `path`: its extension, else its first bytes.
     pub fn of(path: &Path) -> Result<Format> {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if ext == "parquet" || ext == "pq" {
             return Ok(Format::Parquet);
         }
@@ -278,10 +282,16 @@ fn chosen_columns(batch: &RecordBatch, path: &Path) -> Result<Option<ChosenColum
                 .as_list::<i32>()
                 .clone()
         }
-        t => return Err(bad(format!("column `chosen` has type {t}; it must be a list of structs"))),
+        t => {
+            return Err(bad(format!(
+                "column `chosen` has type {t}; it must be a list of structs"
+            )));
+        }
     };
     let Some(values) = list.values().as_struct_opt() else {
-        return Err(bad("column `chosen` must be a list of structs {action, position, propensity, reward}".into()));
+        return Err(bad(
+            "column `chosen` must be a list of structs {action, position, propensity, reward}".into(),
+        ));
     };
     let child = |name: &str, t: &DataType| -> Result<Option<ArrayRef>> {
         match values.column_by_name(name) {
@@ -329,8 +339,9 @@ fn decode_row(
     };
     let scores = match text(scores, i) {
         None => Default::default(),
-        Some(t) => serde_json::from_str(&t)
-            .map_err(|e| err(format!("`scores` is not a JSON object of number arrays: {e}")))?,
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|e| err(format!("`scores` is not a JSON object of number arrays: {e}")))?
+        }
     };
     let candidates = match candidates {
         Some(a) if !a.is_null(i) => {
@@ -350,7 +361,11 @@ fn decode_row(
         Some(a) if !a.is_null(i) => {
             let l = a.as_list::<i32>().value(i);
             let p = l.as_primitive::<Float64Type>();
-            Some((0..p.len()).map(|j| if p.is_null(j) { f64::NAN } else { p.value(j) }).collect())
+            Some(
+                (0..p.len())
+                    .map(|j| if p.is_null(j) { f64::NAN } else { p.value(j) })
+                    .collect(),
+            )
         }
         _ => None,
     };
@@ -365,7 +380,10 @@ fn decode_row(
             }
             picks.push(Chosen {
                 action: c.action.value(j).to_owned(),
-                position: c.position.as_ref().map_or(0, |p| if p.is_null(j) { 0 } else { p.value(j) }),
+                position: c
+                    .position
+                    .as_ref()
+                    .map_or(0, |p| if p.is_null(j) { 0 } else { p.value(j) }),
                 propensity: opt_f64(&c.propensity, j),
                 reward: opt_f64(&c.reward, j),
             });
@@ -437,7 +455,7 @@ pub struct DecisionWriter {
 enum Inner {
     Jsonl(BufWriter<File>),
     Parquet {
-        writer: ArrowWriter<File>,
+        writer: Box<ArrowWriter<File>>,
         decoder: arrow::json::reader::Decoder,
         pending: Vec<Decision>,
     },
@@ -466,7 +484,7 @@ impl DecisionWriter {
                     .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
                     .build();
                 Inner::Parquet {
-                    writer: ArrowWriter::try_new(file, schema.clone(), Some(props))?,
+                    writer: Box::new(ArrowWriter::try_new(file, schema.clone(), Some(props))?),
                     decoder: arrow::json::ReaderBuilder::new(schema)
                         .with_batch_size(PARQUET_BATCH)
                         .build_decoder()?,
@@ -540,7 +558,7 @@ mod tests {
         Decision {
             decision_id: format!("d{i}"),
             time: Some("2026-03-01T12:00:00Z".into()),
-            unit_id: (i % 2 == 0).then(|| format!("u{i}")),
+            unit_id: i.is_multiple_of(2).then(|| format!("u{i}")),
             context,
             candidates: vec!["a".into(), "b".into()],
             chosen: vec![
@@ -562,7 +580,7 @@ mod tests {
             policy: Some("eps".into()),
             model_version: None,
             reason: Some("explore".into()),
-            explored: i % 3 == 0,
+            explored: i.is_multiple_of(3),
         }
     }
 

@@ -535,7 +535,12 @@ pub fn evaluate_log(path: &Path, opts: &OpeOptions) -> Result<OpeReport> {
             let mut ql = Vec::with_capacity(n);
             for i in 0..n {
                 model.predict_row(&x[i * dim..(i + 1) * dim], &mut q);
-                qt.push(dists[rows.dist[i] as usize].iter().map(|&(a, p)| p * q[a as usize]).sum());
+                qt.push(
+                    dists[rows.dist[i] as usize]
+                        .iter()
+                        .map(|&(a, p)| p * q[a as usize])
+                        .sum(),
+                );
                 ql.push(q[rows.action[i] as usize]);
             }
             (qt, ql)

@@ -74,8 +74,18 @@ impl std::str::FromStr for Explore {
                 .filter(|t: &f64| *t > 0.0 && t.is_finite())
                 .map(Self::Softmax)
                 .ok_or_else(bad),
-            "shuffle" => arg.parse::<usize>().ok().filter(|n| *n >= 1).map(Self::Shuffle).ok_or_else(bad),
-            "swap" => arg.parse::<usize>().ok().filter(|n| *n >= 2).map(Self::Swap).ok_or_else(bad),
+            "shuffle" => arg
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .map(Self::Shuffle)
+                .ok_or_else(bad),
+            "swap" => arg
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n >= 2)
+                .map(Self::Swap)
+                .ok_or_else(bad),
             _ => Err(bad()),
         }
     }

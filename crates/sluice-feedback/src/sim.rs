@@ -254,18 +254,25 @@ pub fn simulate(c: &SimConfig) -> Result<SimReport> {
     let oracle_utility = (0..c.users)
         .map(|u| {
             let g = &w.gamma[u * c.items..(u + 1) * c.items];
-            top_k(g, c.slate).iter().zip(&w.theta).map(|(&i, t)| t * g[i]).sum::<f64>()
+            top_k(g, c.slate)
+                .iter()
+                .zip(&w.theta)
+                .map(|(&i, t)| t * g[i])
+                .sum::<f64>()
         })
         .sum::<f64>()
         / c.users as f64;
     let holdout = Holdout::new(format!("sim-{}", c.seed), c.holdout)?;
     let held: Vec<bool> = (0..c.users).map(|u| holdout.contains_u64(u as u64)).collect();
-    let candidate_true_value =
-        (0..c.users).map(|u| w.theta[0] * w.gamma[u * c.items + w.candidate[u]]).sum::<f64>() / c.users as f64;
+    let candidate_true_value = (0..c.users)
+        .map(|u| w.theta[0] * w.gamma[u * c.items + w.candidate[u]])
+        .sum::<f64>()
+        / c.users as f64;
     let mut rounds = Vec::new();
     let mut estimates = Vec::new();
     for (s_idx, &scenario) in SCENARIOS.iter().enumerate() {
-        let mut rng = ChaCha8Rng::seed_from_u64(c.seed ^ (0x5eed_0000 + s_idx as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(c.seed ^ (0x5eed_0000 + s_idx as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         let mut clicks = vec![0.0; c.segments * c.items];
         let mut shown = vec![0.0; c.segments * c.items];
         let mut top_rows = Vec::new();
@@ -277,12 +284,11 @@ pub fn simulate(c: &SimConfig) -> Result<SimReport> {
             let mut exposure = vec![0.0; c.items];
             let (mut utility, mut n_clicks) = (0.0, 0.0);
             let mut new_clicks = Vec::with_capacity(c.users * c.slate);
-            for user in 0..c.users {
-                let seg = w.segment[user];
+            for (user, (&seg, &is_held)) in w.segment.iter().zip(&held).enumerate() {
                 let explore_all = round == 0
                     || match scenario {
                         "epsilon_greedy" => rng.random::<f64>() < c.epsilon,
-                        "holdout" => held[user],
+                        "holdout" => is_held,
                         _ => false,
                     };
                 let slate = if explore_all {
@@ -297,7 +303,7 @@ pub fn simulate(c: &SimConfig) -> Result<SimReport> {
                     let click = rng.random::<f64>() < w.theta[k] * g;
                     n_clicks += f64::from(u8::from(click));
                     new_clicks.push((seg, item, click));
-                    if k == 0 && round > 0 && (scenario != "holdout" || held[user]) {
+                    if k == 0 && round > 0 && (scenario != "holdout" || is_held) {
                         let random = 1.0 / c.items as f64;
                         let pscore = match scenario {
                             "epsilon_greedy" => {
@@ -355,7 +361,11 @@ pub fn simulate(c: &SimConfig) -> Result<SimReport> {
             seed: c.seed,
             ..BootstrapConfig::default()
         };
-        for (name, est) in [("ips", Estimator::Ips), ("snips", Estimator::Snips), ("dr", Estimator::Dr)] {
+        for (name, est) in [
+            ("ips", Estimator::Ips),
+            ("snips", Estimator::Snips),
+            ("dr", Estimator::Dr),
+        ] {
             if est == Estimator::Snips && target.iter().all(|&t| t == 0.0) {
                 continue;
             }
@@ -421,9 +431,17 @@ mod tests {
         }
         // The deterministic log cannot evaluate the candidate: IPS sees only the rows where the
         // logged greedy item happens to equal the candidate's, and is far below the truth.
-        let ips = |s: &str| r.estimates.iter().find(|e| e.scenario == s && e.estimator == "ips").unwrap();
+        let ips = |s: &str| {
+            r.estimates
+                .iter()
+                .find(|e| e.scenario == s && e.estimator == "ips")
+                .unwrap()
+        };
         assert!(ips("no_exploration").value < 0.8 * r.candidate_true_value, "{r:#?}");
         // Randomised data is unbiased: its interval covers the truth.
-        assert!(ips("epsilon_greedy").covers_truth || ips("holdout").covers_truth, "{r:#?}");
+        assert!(
+            ips("epsilon_greedy").covers_truth || ips("holdout").covers_truth,
+            "{r:#?}"
+        );
     }
 }

@@ -142,7 +142,7 @@ impl Validator {
                     "missing".into(),
                     "log the probability with which the policy chose this action (exploration code returns it)".into(),
                 ),
-                Some(p) if p == 0.0 => push(
+                Some(0.0) => push(
                     field("propensity"),
                     "0".into(),
                     "a zero propensity says the action could not have been chosen, yet it was; log the probability \
@@ -154,11 +154,9 @@ impl Validator {
                     num(p),
                     "a probability over 1; log the probability itself, not a score or a percentage".into(),
                 ),
-                Some(p) if !(p > 0.0 && p.is_finite()) => push(
-                    field("propensity"),
-                    num(p),
-                    "must be a probability in (0, 1]".into(),
-                ),
+                Some(p) if !(p > 0.0 && p.is_finite()) => {
+                    push(field("propensity"), num(p), "must be a probability in (0, 1]".into())
+                }
                 Some(_) => {}
             }
             if !d.candidates.is_empty() && !d.candidates.contains(&c.action) {
@@ -240,7 +238,10 @@ impl Validator {
                 push(
                     format!("scores.{name}"),
                     format!("{} values", s.len()),
-                    format!("{} candidates; log one score per candidate, in order", d.candidates.len()),
+                    format!(
+                        "{} candidates; log one score per candidate, in order",
+                        d.candidates.len()
+                    ),
                 );
             } else if let Some(k) = s.iter().position(|x| !x.is_finite()) {
                 push(format!("scores.{name}[{k}]"), num(s[k]), "scores must be finite".into());
@@ -258,7 +259,10 @@ pub fn undecodable(loc: &Loc, e: &RowError) -> Problem {
         column: e.column,
         field: "(record)".into(),
         value: "-".into(),
-        message: format!("{}; each line must be one decision object (see `sluice decisions schema`)", e.message),
+        message: format!(
+            "{}; each line must be one decision object (see `sluice decisions schema`)",
+            e.message
+        ),
     }
 }
 
@@ -426,7 +430,10 @@ mod tests {
         d.distribution = Some(vec![0.5, 0.75]);
         assert_eq!(fields(&d), ["distribution"]);
         d.distribution = Some(vec![-0.25, 1.25]);
-        assert_eq!(fields(&d), ["distribution[0]", "distribution[1]", "chosen[0].propensity"]);
+        assert_eq!(
+            fields(&d),
+            ["distribution[0]", "distribution[1]", "chosen[0].propensity"]
+        );
         let mut d = good();
         d.chosen[0].action = "z".into();
         d.time = Some("yesterday".into());

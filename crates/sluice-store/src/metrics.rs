@@ -214,7 +214,11 @@ impl Workspace {
         match url.strip_prefix("sqlite://") {
             Some(path) => {
                 let p = Path::new(path);
-                let p = if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) };
+                let p = if p.is_absolute() {
+                    p.to_path_buf()
+                } else {
+                    self.dir.join(p)
+                };
                 Ok(Box::new(SqliteMetrics::open(&p).await?))
             }
             None => Err(Error::UnsupportedUrl {
@@ -239,7 +243,10 @@ mod tests {
         let pts = |g: f64| vec![("gini".to_owned(), g), ("coverage".to_owned(), 1.0 - g)];
         assert_eq!(m.record_batch("recs", "day1", &pts(0.3), None).await.unwrap(), 1);
         let attrs = serde_json::json!({"rows": 10});
-        assert_eq!(m.record_batch("recs", "day2", &pts(0.4), Some(&attrs)).await.unwrap(), 2);
+        assert_eq!(
+            m.record_batch("recs", "day2", &pts(0.4), Some(&attrs)).await.unwrap(),
+            2
+        );
         assert_eq!(m.record_batch("other", "x", &pts(0.1), None).await.unwrap(), 1);
         // Re-recording a label replaces it in place.
         assert_eq!(m.record_batch("recs", "day1", &pts(0.35), None).await.unwrap(), 1);
@@ -247,12 +254,21 @@ mod tests {
         let got: Vec<(i64, &str, f64)> = h.iter().map(|p| (p.batch_seq, p.metric.as_str(), p.value)).collect();
         assert_eq!(
             got,
-            [(1, "coverage", 0.65), (1, "gini", 0.35), (2, "coverage", 0.6), (2, "gini", 0.4)]
+            [
+                (1, "coverage", 0.65),
+                (1, "gini", 0.35),
+                (2, "coverage", 0.6),
+                (2, "gini", 0.4)
+            ]
         );
         assert_eq!(h[2].attributes, Some(attrs));
         let s = m.series().await.unwrap();
         assert_eq!(s.len(), 2);
         assert_eq!((s[1].series.as_str(), s[1].batches, s[1].metrics), ("recs", 2, 2));
-        assert!(m.record_batch("recs", "bad", &[("g".into(), f64::NAN)], None).await.is_err());
+        assert!(
+            m.record_batch("recs", "bad", &[("g".into(), f64::NAN)], None)
+                .await
+                .is_err()
+        );
     }
 }

@@ -23,7 +23,10 @@ fn validate_accepts_a_good_log_and_names_every_bad_row() {
         jsonl(&[decision("1", "a", json!(0.5), 1.0), decision("2", "b", json!(0.5), 0.0)]),
     );
     let v = ws.json(&["decisions", "validate", "good.jsonl"]);
-    assert_eq!((v["decisions"].as_u64(), v["problem_count"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(
+        (v["decisions"].as_u64(), v["problem_count"].as_u64()),
+        (Some(2), Some(0))
+    );
     let mut dist = decision("4", "a", json!(0.5), 1.0);
     dist["distribution"] = json!([0.5, 0.75]);
     let mut over = decision("5", "b", json!(1.5), 0.0);
@@ -69,7 +72,11 @@ fn dsjson_import_then_validate_and_evaluate() {
     let mut lines = String::new();
     for i in 0..40 {
         // Action 1 is greedy (p 0.8); the chosen one comes first in `a`.
-        let (a, p, cost) = if i % 5 == 0 { ([2, 1], [0.2, 0.8], 0.0) } else { ([1, 2], [0.8, 0.2], -((i % 2) as f64)) };
+        let (a, p, cost) = if i % 5 == 0 {
+            ([2, 1], [0.2, 0.8], 0.0)
+        } else {
+            ([1, 2], [0.8, 0.2], -((i % 2) as f64))
+        };
         lines.push_str(&format!(
             "{{\"_label_cost\":{cost},\"_label_probability\":{},\"_label_Action\":{},\"_labelIndex\":{},\"Timestamp\":\"2021-01-01T00:00:{:02}.0000000Z\",\"Version\":\"1\",\"EventId\":\"ev{i}\",\"a\":[{},{}],\"c\":{{\"U\":{{\"id\":\"user{}\"}},\"_multi\":[{{\"x\":1}},{{\"x\":2}}]}},\"p\":[{},{}],\"VWState\":{{\"m\":\"m1\"}}}}\n",
             p[0], a[0], a[0] - 1, i, a[0], a[1], i % 7, p[0], p[1]
@@ -77,7 +84,15 @@ fn dsjson_import_then_validate_and_evaluate() {
     }
     lines.push_str("{\"RewardValue\":1.0,\"EventId\":\"ev3\"}\n");
     ws.file("vw.dsjson", lines);
-    let r = ws.json(&["decisions", "import", "vw.dsjson", "--out", "log.parquet", "--unit-field", "U.id"]);
+    let r = ws.json(&[
+        "decisions",
+        "import",
+        "vw.dsjson",
+        "--out",
+        "log.parquet",
+        "--unit-field",
+        "U.id",
+    ]);
     assert_eq!(r["report"]["decisions"], 40);
     assert_eq!(r["report"]["skipped_not_decisions"], 1);
     let v = ws.json(&["decisions", "validate", "log.parquet"]);
@@ -108,7 +123,14 @@ fn ope_on_a_small_log_matches_hand_computation() {
     ws.file("small.jsonl", jsonl(&rows));
     let o = ws.json(&["ope", "small.jsonl", "--policy", "greedy:m", "--resamples", "100"]);
     let get = |name: &str| {
-        o["estimates"].as_array().unwrap().iter().find(|e| e["estimator"] == name).unwrap()["value"].as_f64().unwrap()
+        o["estimates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["estimator"] == name)
+            .unwrap()["value"]
+            .as_f64()
+            .unwrap()
     };
     // w = [2, 2, 2, 0]: IPS = (2 + 2 + 0 + 0) / 4 = 1; SNIPS = 4 / 6; DM = q(a) = 2/3;
     // DR = 2/3 + (1/4) sum w (r - q(a_i)) = 2/3 + (2/3 + 2/3 - 4/3 + 0) / 4 = 2/3.
@@ -117,7 +139,10 @@ fn ope_on_a_small_log_matches_hand_computation() {
     assert!((get("dm") - 2.0 / 3.0).abs() < 1e-12);
     assert!((get("dr") - 2.0 / 3.0).abs() < 1e-12);
     let text = ws.ok(&["ope", "small.jsonl", "--policy", "greedy:m", "--resamples", "100"]);
-    assert!(text.contains("SNIPS") && text.contains("effective sample size"), "{text}");
+    assert!(
+        text.contains("SNIPS") && text.contains("effective sample size"),
+        "{text}"
+    );
     let err = ws.fails(2, &["ope", "small.jsonl", "--policy", "greedy:nope"]);
     assert!(err.contains("small.jsonl:1") && err.contains("scores.nope"), "{err}");
     let err = ws.fails(2, &["ope", "small.jsonl", "--policy", "epsilon:2"]);
@@ -131,13 +156,28 @@ fn policy_serves_with_propensities_and_a_stable_holdout() {
         .map(|i| json!({"unit_id": format!("user{i}"), "time": "2026-03-01T00:00:00Z", "candidates": ["x", "y", "z"], "scores": [0.1, 0.7, 0.2]}))
         .collect();
     ws.file("scores.jsonl", jsonl(&rows));
-    let args = ["policy", "scores.jsonl", "--out", "d.jsonl", "--explore", "epsilon:0.3", "--holdout", "0.2", "--seed", "5"];
+    let args = [
+        "policy",
+        "scores.jsonl",
+        "--out",
+        "d.jsonl",
+        "--explore",
+        "epsilon:0.3",
+        "--holdout",
+        "0.2",
+        "--seed",
+        "5",
+    ];
     let r = ws.json(&args);
     let held = r["report"]["held_out"].as_u64().unwrap();
     assert!((20..=60).contains(&held), "{r}");
     let first = std::fs::read_to_string(ws.path().join("d.jsonl")).unwrap();
     ws.json(&args);
-    assert_eq!(first, std::fs::read_to_string(ws.path().join("d.jsonl")).unwrap(), "same seed, same decisions");
+    assert_eq!(
+        first,
+        std::fs::read_to_string(ws.path().join("d.jsonl")).unwrap(),
+        "same seed, same decisions"
+    );
     assert_eq!(ws.json(&["decisions", "validate", "d.jsonl"])["problem_count"], 0);
     for line in first.lines() {
         let d: Value = serde_json::from_str(line).unwrap();
@@ -151,9 +191,30 @@ fn policy_serves_with_propensities_and_a_stable_holdout() {
         };
         assert!((p - want).abs() < 1e-12, "{d}");
     }
-    let err = ws.fails(2, &["policy", "scores.jsonl", "--out", "s.jsonl", "--explore", "epsilon:0.1", "--slate", "2"]);
+    let err = ws.fails(
+        2,
+        &[
+            "policy",
+            "scores.jsonl",
+            "--out",
+            "s.jsonl",
+            "--explore",
+            "epsilon:0.1",
+            "--slate",
+            "2",
+        ],
+    );
     assert!(err.contains("shuffle:N or swap:N"), "{err}");
-    ws.json(&["policy", "scores.jsonl", "--out", "s.jsonl", "--explore", "swap:3", "--slate", "3"]);
+    ws.json(&[
+        "policy",
+        "scores.jsonl",
+        "--out",
+        "s.jsonl",
+        "--explore",
+        "swap:3",
+        "--slate",
+        "3",
+    ]);
     // Clicks: the top position is examined always, the second every other time, the third never;
     // every item is relevant. Position alone then explains the clicks.
     let served = std::fs::read_to_string(ws.path().join("s.jsonl")).unwrap();
@@ -170,7 +231,10 @@ fn policy_serves_with_propensities_and_a_stable_holdout() {
     let pb = ws.json(&["position-bias", "s.jsonl", "--outcomes", "clicks.jsonl"]);
     assert_eq!(pb["per_position"].as_array().unwrap().len(), 3);
     let theta: Vec<f64> = serde_json::from_value(pb["em_theta"].clone()).unwrap();
-    assert!((theta[0] - 1.0).abs() < 1e-12 && (theta[1] - 0.5).abs() < 0.05 && theta[2] < 1e-3, "{theta:?}");
+    assert!(
+        (theta[0] - 1.0).abs() < 1e-12 && (theta[1] - 0.5).abs() < 0.05 && theta[2] < 1e-3,
+        "{theta:?}"
+    );
     assert!(pb["harvested_theta"].is_array(), "swaps give interventions: {pb}");
     assert!(pb["variation"]["position_share"].as_f64().unwrap() > 0.9, "{pb}");
 }
@@ -183,9 +247,11 @@ fn loop_metrics_history_alerts_when_concentration_keeps_rising() {
         let mut rows = Vec::new();
         for i in 0..60 {
             let item = if i < 15 * b { 0 } else { i % 20 };
-            rows.push(json!({"decision_id": format!("{b}-{i}"), "time": "2026-03-01T00:00:00Z",
+            rows.push(
+                json!({"decision_id": format!("{b}-{i}"), "time": "2026-03-01T00:00:00Z",
                 "unit_id": format!("u{}", i % 30), "candidates": (0..20).map(|k| k.to_string()).collect::<Vec<_>>(),
-                "chosen": [{"action": item.to_string(), "propensity": 1.0}]}));
+                "chosen": [{"action": item.to_string(), "propensity": 1.0}]}),
+            );
         }
         ws.file(&format!("day{b}.jsonl"), jsonl(&rows));
     }
@@ -201,7 +267,10 @@ fn loop_metrics_history_alerts_when_concentration_keeps_rising() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["history"]["trend"]["alert"], true);
-    assert_eq!(v["history"]["trend"]["trends"][0]["values"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        v["history"]["trend"]["trends"][0]["values"].as_array().unwrap().len(),
+        4
+    );
     let text = ws.fails(1, &["loop-metrics", "day3.jsonl", "--series", "recs"]);
     assert!(text.is_empty(), "alert goes to stdout: {text}");
     let out = ws.run(&["loop-metrics", "day3.jsonl", "--series", "recs"]);
@@ -209,7 +278,12 @@ fn loop_metrics_history_alerts_when_concentration_keeps_rising() {
     // Without a series nothing is recorded and no workspace is needed.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::copy(ws.path().join("day0.jsonl"), tmp.path().join("day0.jsonl")).unwrap();
-    let out = ws.cmd().current_dir(tmp.path()).args(["--json", "loop-metrics", "day0.jsonl"]).output().unwrap();
+    let out = ws
+        .cmd()
+        .current_dir(tmp.path())
+        .args(["--json", "loop-metrics", "day0.jsonl"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
 }
 
@@ -217,7 +291,18 @@ fn loop_metrics_history_alerts_when_concentration_keeps_rising() {
 fn simulator_is_deterministic_and_writes_a_report() {
     let ws = Ws::new();
     let args = [
-        "simulate", "feedback-loop", "--rounds", "4", "--users", "150", "--items", "30", "--resamples", "100", "--seed", "3",
+        "simulate",
+        "feedback-loop",
+        "--rounds",
+        "4",
+        "--users",
+        "150",
+        "--items",
+        "30",
+        "--resamples",
+        "100",
+        "--seed",
+        "3",
     ];
     let a = ws.json(&args);
     let b = ws.json(&args);

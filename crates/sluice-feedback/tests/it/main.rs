@@ -37,7 +37,12 @@ fn check(report: &sluice_feedback::ope::OpeReport, want: &Value) {
     for e in &report.estimates {
         let w = want[&e.estimator].as_f64().unwrap();
         let rel = (e.value - w).abs() / w.abs();
-        assert!(rel < 1e-9, "{}: sluice {} vs obp {w} (relative error {rel:e})", e.estimator, e.value);
+        assert!(
+            rel < 1e-9,
+            "{}: sluice {} vs obp {w} (relative error {rel:e})",
+            e.estimator,
+            e.value
+        );
     }
     assert_eq!(report.estimates.len(), 6);
 }
@@ -111,8 +116,9 @@ fn random_logs_with_a_target_policy_file_match_obp() {
     write_lines(
         &policy,
         (0..action.len()).map(|i| {
-            let probs: serde_json::Map<String, Value> =
-                (0..n_actions).map(|a| (a.to_string(), json!(table[a][position[i] as usize]))).collect();
+            let probs: serde_json::Map<String, Value> = (0..n_actions)
+                .map(|a| (a.to_string(), json!(table[a][position[i] as usize])))
+                .collect();
             json!({"decision_id": format!("r{i}"), "probabilities": probs})
         }),
     );
@@ -135,5 +141,8 @@ fn a_bad_record_stops_evaluation_with_its_line() {
     )
     .unwrap();
     let err = evaluate_log(&log, &OpeOptions::default()).unwrap_err().to_string();
-    assert!(err.contains("bad.jsonl:2") && err.contains("chosen[0].propensity"), "{err}");
+    assert!(
+        err.contains("bad.jsonl:2") && err.contains("chosen[0].propensity"),
+        "{err}"
+    );
 }
