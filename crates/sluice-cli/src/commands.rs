@@ -250,6 +250,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 Command::Gc(a) => gc(&ws, a, json).await,
                 Command::Model(m) => model_cmd(&ws, &cwd, m, json).await,
                 Command::Lineage(a) => lineage_cmd(&ws, a, json).await,
+                Command::Label(c) => crate::label::run(&ws, &cwd, c, json).await,
                 Command::Decisions(_)
                 | Command::Policy(_)
                 | Command::Ope(_)

@@ -8,6 +8,7 @@
 mod commands;
 mod demo;
 mod feedback;
+mod label;
 mod output;
 
 use std::path::PathBuf;
@@ -62,6 +63,10 @@ pub enum Command {
     Synth(commands::SynthArgs),
     /// Run the end-to-end demo in a fresh workspace.
     Demo(demo::DemoArgs),
+    /// Labeling projects: import/export, assignment, agreement, review, aggregation, label
+    /// errors, active learning, pseudo-labels, and merging labels into a new dataset version.
+    #[command(subcommand)]
+    Label(label::LabelCommand),
     /// Decision logs: validate them for off-policy evaluation, import Vowpal Wabbit DSJSON.
     #[command(subcommand)]
     Decisions(feedback::DecisionsCommand),

@@ -28,6 +28,7 @@ use crate::objects::ObjectId;
 /// The SQLite schema migrations, embedded in the binary.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, "labels", include_str!("../migrations/sqlite/0002_labels.sql")),
     (3, "metrics", include_str!("../migrations/sqlite/0003_metrics.sql")),
 ];
 
@@ -57,6 +58,11 @@ impl SqliteStore {
             .collect();
         Migrator::with_migrations(migrations).run(&pool).await?;
         Ok(SqliteStore { pool })
+    }
+
+    /// The connection pool, for crates that keep their own tables in this database (sluice-label).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     async fn write_tx(&self) -> Result<Transaction<'static, Sqlite>> {

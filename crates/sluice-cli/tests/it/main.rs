@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod feedback;
+mod label;
 mod lineage;
 mod safety;
 mod versions;
