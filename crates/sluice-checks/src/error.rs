@@ -43,6 +43,9 @@ pub enum Error {
         /// The query error.
         source: datafusion::error::DataFusionError,
     },
+    /// Arrow could not convert a query result.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
     /// Reading the suite file failed.
     #[error("cannot read {path}: {source}")]
     Io {

@@ -6,11 +6,13 @@
 //! [`Report`]; a failed check of `error` severity fails the run, which is how a pipeline or CI job
 //! is gated. [`suggest`] proposes a starting suite from a column profile.
 
+pub mod coverage;
 pub mod error;
 pub mod run;
 pub mod suggest;
 pub mod suite;
 
+pub use coverage::{CoverageOptions, CoverageReport, Expected, coverage};
 pub use error::{Error, Result};
 pub use run::{Outcome, Report, run, validate};
 pub use suggest::suggest;

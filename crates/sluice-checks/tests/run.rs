@@ -177,3 +177,76 @@ async fn warnings_do_not_fail_the_run() {
     assert_eq!((r.passed, r.failed_errors, r.failed_warnings), (0, 0, 1));
     assert!(!r.failed());
 }
+
+#[tokio::test]
+async fn coverage_flags_under_represented_absent_and_rare_slices_and_time_gaps() {
+    use sluice_checks::{CoverageOptions, Expected, coverage};
+    use std::collections::BTreeMap;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("region", DataType::Utf8, true),
+        Field::new("device", DataType::Utf8, true),
+        Field::new("at", DataType::Timestamp(TimeUnit::Second, None), true),
+    ]));
+    // 100 rows: north 70, south 25, east 5; west never seen. Devices: ios/android, but east has
+    // only ios. Days 0-2 and 5-6 covered: days 3 and 4 are a gap.
+    let mut region = Vec::new();
+    let mut device = Vec::new();
+    let mut at = Vec::new();
+    for i in 0..100i64 {
+        let r = if i < 70 { "north" } else if i < 95 { "south" } else { "east" };
+        region.push(Some(r));
+        device.push(Some(if r == "east" || i % 2 == 0 { "ios" } else { "android" }));
+        let day = [0, 1, 2, 5, 6][(i % 5) as usize];
+        at.push(Some(day * 86_400 + i));
+    }
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(StringArray::from(region)) as ArrayRef,
+            Arc::new(StringArray::from(device)),
+            Arc::new(TimestampSecondArray::from(at)),
+        ],
+    )
+    .unwrap();
+    let ctx = SessionContext::new();
+    ctx.register_table("t", Arc::new(MemTable::try_new(schema, vec![vec![batch]]).unwrap()))
+        .unwrap();
+    let mut shares = BTreeMap::new();
+    shares.insert(
+        "region".to_string(),
+        BTreeMap::from([
+            ("north".to_string(), 0.4),
+            ("south".to_string(), 0.3),
+            ("east".to_string(), 0.2),
+            ("west".to_string(), 0.1),
+        ]),
+    );
+    let opts = CoverageOptions {
+        by: vec!["region".into(), "device".into()],
+        expected: Expected(shares),
+        min_count: 10,
+        under_ratio: 0.8,
+        time: Some(("at".into(), 86_400)),
+    };
+    let r = coverage(&ctx, &opts).await.unwrap();
+    assert_eq!(r.rows, 100);
+    let region = &r.columns[0];
+    let flag_of = |v: &str| region.slices.iter().find(|s| s.values[0] == v).unwrap().flag;
+    assert_eq!(flag_of("north"), None);
+    assert_eq!(flag_of("south"), None, "0.25 / 0.30 = 0.83 >= 0.8");
+    assert_eq!(flag_of("east"), Some("under-represented"));
+    assert_eq!(flag_of("west"), Some("absent"));
+    // scipy.stats.chisquare([5, 70, 25, 0], [20, 40, 30, 10]): statistic 44.5833 (225/20 + 900/40 + 25/30 + 100/10).
+    let fit = region.fit.as_ref().unwrap();
+    assert!((fit.statistic - 44.583333333333336).abs() < 1e-9, "{}", fit.statistic);
+    assert_eq!(fit.dof, 3);
+    assert!(fit.p_value < 1e-8);
+    let absent: Vec<&Vec<String>> = r.crosses.iter().filter(|s| s.flag == Some("absent")).map(|s| &s.values).collect();
+    assert_eq!(absent, vec![&vec!["east".to_string(), "android".to_string()]]);
+    let t = r.time.as_ref().unwrap();
+    assert_eq!((t.buckets, t.covered), (7, 5));
+    assert_eq!(t.gaps.len(), 1);
+    assert_eq!(t.gaps[0].buckets, 2);
+    assert!(t.gaps[0].from.starts_with("1970-01-04"), "{}", t.gaps[0].from);
+    assert!(r.has_gaps());
+}

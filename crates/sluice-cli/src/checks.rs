@@ -241,3 +241,113 @@ fn render_html(label: &str, r: &Report) -> String {
     h.push_str("</table></body></html>\n");
     h
 }
+
+/// `sluice coverage`.
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// A version (NAME@REF) or a CSV/TSV, JSON Lines or Parquet file.
+    pub target: String,
+    /// Slice columns, comma-separated (region, device, demographic...).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub by: Vec<String>,
+    /// Expected population shares (TOML: one table per column, a share per value).
+    #[arg(long, value_name = "FILE")]
+    pub expect: Option<PathBuf>,
+    /// Slices with fewer rows are flagged rare.
+    #[arg(long, default_value_t = 30)]
+    pub min_count: u64,
+    /// A slice at under this share of its expected share is flagged under-represented.
+    #[arg(long, default_value_t = 0.8)]
+    pub under: f64,
+    /// A timestamp or date column to check for gaps over time.
+    #[arg(long, value_name = "COLUMN")]
+    pub time: Option<String>,
+    /// Time bucket for --time: 90s, 15m, 6h, 1d, 1w.
+    #[arg(long, default_value = "1d")]
+    pub interval: String,
+    /// Which table of the version, when it has several.
+    #[arg(long, value_name = "PATH")]
+    pub table: Option<String>,
+    /// Exit 0 even when slices are flagged or time has gaps (default: exit 1).
+    #[arg(long)]
+    pub no_fail: bool,
+}
+
+/// Runs `sluice coverage`.
+pub async fn coverage(cwd: &Path, a: CoverageArgs, json: bool) -> Result<()> {
+    let expected = match &a.expect {
+        Some(p) => sluice_checks::Expected::load(&cwd.join(p))?,
+        None => sluice_checks::Expected::default(),
+    };
+    let width = sluice_checks::suite::parse_age(&a.interval).map_err(|m| anyhow::anyhow!("--interval: {m}"))?;
+    let target = open_target(cwd, &a.target, a.table.as_deref()).await?;
+    let opts = sluice_checks::CoverageOptions {
+        by: a.by.clone(),
+        expected,
+        min_count: a.min_count,
+        under_ratio: a.under,
+        time: a.time.clone().map(|c| (c, width)),
+    };
+    let report = sluice_checks::coverage(&target.ctx, &opts).await?;
+    if json {
+        print_json(&serde_json::json!({"target": target.label, "report": report}))?;
+    } else {
+        println!("{}: {} rows", target.label, report.rows);
+        for c in &report.columns {
+            println!();
+            let mut t = table(&[c.column.as_str(), "rows", "share", "expected", "ratio", ""]);
+            for s in &c.slices {
+                t.add_row(vec![
+                    Cell::new(&s.values[0]),
+                    Cell::new(crate::output::count(s.count)),
+                    Cell::new(format!("{:.2}%", 100.0 * s.share)),
+                    Cell::new(s.expected_share.map(|e| format!("{:.2}%", 100.0 * e)).unwrap_or_default()),
+                    Cell::new(s.ratio.map(|r| format!("{r:.2}")).unwrap_or_default()),
+                    Cell::new(s.flag.unwrap_or("")),
+                ]);
+            }
+            print_table(&t);
+            if let Some(f) = &c.fit {
+                println!(
+                    "chi-square goodness of fit: {:.3} on {} dof, p = {:.3e}",
+                    f.statistic, f.dof, f.p_value
+                );
+            }
+        }
+        let flagged: Vec<_> = report.crosses.iter().filter(|s| s.flag.is_some()).collect();
+        if !flagged.is_empty() {
+            println!("\ncrosses of {} flagged:", a.by.join(" x "));
+            let mut t = table(&["slice", "rows", ""]);
+            for s in flagged.iter().take(50) {
+                t.add_row(vec![
+                    Cell::new(s.values.join(" / ")),
+                    Cell::new(s.count),
+                    Cell::new(s.flag.unwrap_or("")),
+                ]);
+            }
+            print_table(&t);
+            if flagged.len() > 50 {
+                println!("... and {} more (--json lists all)", flagged.len() - 50);
+            }
+        }
+        if let Some(t) = &report.time {
+            println!(
+                "\n{}: {} of {} buckets of {} covered, from {} to {}",
+                t.column,
+                t.covered,
+                t.buckets,
+                a.interval,
+                t.first.as_deref().unwrap_or("-"),
+                t.last.as_deref().unwrap_or("-")
+            );
+            for g in &t.gaps {
+                println!("  gap: {} .. {} ({} empty buckets)", g.from, g.to, g.buckets);
+            }
+        }
+        println!("\n{} slices flagged", report.flagged);
+    }
+    if report.has_gaps() && !a.no_fail {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}

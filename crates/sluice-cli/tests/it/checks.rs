@@ -107,3 +107,33 @@ fn suggested_suite_passes_on_its_own_data() {
     let v = ws.json(&["check", "orders@latest", "--suite", "suggested.toml"]);
     assert_eq!(v["report"]["failed_errors"], 0, "{v}");
 }
+
+#[test]
+fn coverage_flags_missing_slices_and_gates() {
+    let ws = Ws::new();
+    let mut csv = String::from("region,device,at\n");
+    for i in 0..60 {
+        let region = if i < 40 { "north" } else { "south" };
+        let device = if i % 2 == 0 { "ios" } else { "android" };
+        csv.push_str(&format!("{region},{device},2024-03-{:02}T10:00:00Z\n", 1 + (i % 3) * 3));
+    }
+    ws.file("rows.csv", csv);
+    ws.file("shares.toml", "[region]\nnorth = 0.4\nsouth = 0.4\nsnow = 0.2\n");
+    ws.ok(&["add", "rows", "rows.csv"]);
+    let out = ws.run(&[
+        "--json", "coverage", "rows@latest", "--by", "region,device", "--expect", "shares.toml", "--min-count", "5",
+        "--time", "at", "--interval", "1d",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let slices = v["report"]["columns"][0]["slices"].as_array().unwrap();
+    let snow = slices.iter().find(|s| s["values"][0] == "snow").unwrap();
+    assert_eq!(snow["flag"], "absent");
+    assert_eq!(snow["count"], 0);
+    // Days 1, 4 and 7 covered: two gaps of two days.
+    assert_eq!(v["report"]["time"]["gaps"].as_array().unwrap().len(), 2);
+    let text = ws.ok(&["coverage", "rows.csv", "--by", "region", "--min-count", "5"]);
+    assert!(text.contains("north") && text.contains("0 slices flagged"), "{text}");
+    let err = ws.fails(2, &["coverage", "rows.csv", "--by", "regoin"]);
+    assert!(err.contains("regoin"), "{err}");
+}
