@@ -230,6 +230,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Init(a) => init(&cwd, a, json).await,
         Command::Synth(a) => synth(&cwd, a, json),
         Command::Demo(a) => crate::demo::run(&cwd, a, json).await,
+        Command::Quality(a) => crate::quality::run(&cwd, a, json).await,
         c @ (Command::Decisions(_)
         | Command::Policy(_)
         | Command::Ope(_)
@@ -257,7 +258,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::PositionBias(_)
                 | Command::LoopMetrics(_)
                 | Command::Simulate(_) => unreachable!("handled above"),
-                Command::Init(_) | Command::Synth(_) | Command::Demo(_) => unreachable!("handled above"),
+                Command::Init(_) | Command::Synth(_) | Command::Demo(_) | Command::Quality(_) => unreachable!("handled above"),
             }
         }
     }

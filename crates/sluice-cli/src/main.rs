@@ -10,6 +10,7 @@ mod demo;
 mod feedback;
 mod label;
 mod output;
+mod quality;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -61,6 +62,9 @@ pub enum Command {
     Lineage(commands::LineageArgs),
     /// Generate a realistic ML table (card transactions) with known injected problems.
     Synth(commands::SynthArgs),
+    /// Find data quality problems in a version (against its parent) or a file: missing values,
+    /// duplicates, near duplicates, outliers, inconsistent formats, schema changes.
+    Quality(quality::QualityArgs),
     /// Run the end-to-end demo in a fresh workspace.
     Demo(demo::DemoArgs),
     /// Labeling projects: import/export, assignment, agreement, review, aggregation, label

@@ -5,6 +5,7 @@ mod bad_input;
 mod feedback;
 mod label;
 mod lineage;
+mod quality;
 mod safety;
 mod versions;
 
