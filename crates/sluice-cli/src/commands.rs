@@ -231,6 +231,11 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Synth(a) => synth(&cwd, a, json),
         Command::Demo(a) => crate::demo::run(&cwd, a, json).await,
         Command::Quality(a) => crate::quality::run(&cwd, a, json).await,
+        Command::Profile(a) => crate::profile::run(&cwd, a, json).await,
+        Command::Check(a) => crate::checks::check(&cwd, a, json).await,
+        Command::Suggest(a) => crate::checks::suggest(&cwd, a, json).await,
+        Command::Coverage(a) => crate::checks::coverage(&cwd, a, json).await,
+        Command::Detect(a) => crate::detect::run(&cwd, a, json),
         c @ (Command::Decisions(_)
         | Command::Policy(_)
         | Command::Ope(_)
@@ -258,7 +263,17 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::PositionBias(_)
                 | Command::LoopMetrics(_)
                 | Command::Simulate(_) => unreachable!("handled above"),
-                Command::Init(_) | Command::Synth(_) | Command::Demo(_) | Command::Quality(_) => unreachable!("handled above"),
+                Command::Init(_)
+                | Command::Synth(_)
+                | Command::Demo(_)
+                | Command::Quality(_)
+                | Command::Profile(_)
+                | Command::Check(_)
+                | Command::Suggest(_)
+                | Command::Coverage(_)
+                | Command::Detect(_) => {
+                    unreachable!("handled above")
+                }
             }
         }
     }

@@ -5,11 +5,14 @@
 //! check, `diff --exit-code` with changes); 2 the command could not run (bad input, bad
 //! arguments, missing workspace).
 
+mod checks;
 mod commands;
 mod demo;
+mod detect;
 mod feedback;
 mod label;
 mod output;
+mod profile;
 mod quality;
 
 use std::path::PathBuf;
@@ -62,9 +65,23 @@ pub enum Command {
     Lineage(commands::LineageArgs),
     /// Generate a realistic ML table (card transactions) with known injected problems.
     Synth(commands::SynthArgs),
+    /// Profile every column of a version's tables or of a file: missing values, distinct
+    /// counts, quantiles, histograms, frequent values (mergeable sketches).
+    Profile(profile::ProfileArgs),
+    /// Run a suite of declarative checks (TOML) on a version or file; exit 1 when a check of
+    /// error severity fails.
+    Check(checks::CheckArgs),
+    /// Rows per slice and cross of slices against expected shares: under-represented, absent
+    /// and rare slices, and gaps over time; exit 1 when any are found.
+    Coverage(checks::CoverageArgs),
+    /// Write a starting check suite inferred from a version's or file's profile.
+    Suggest(checks::SuggestArgs),
     /// Find data quality problems in a version (against its parent) or a file: missing values,
     /// duplicates, near duplicates, outliers, inconsistent formats, schema changes.
     Quality(quality::QualityArgs),
+    /// Run a streaming concept-drift detector (DDM, EDDM, ADWIN, Page-Hinkley, KSWIN, HDDM-A)
+    /// over a column; exit 1 on drift. `--state` resumes across batches.
+    Detect(detect::DetectArgs),
     /// Run the end-to-end demo in a fresh workspace.
     Demo(demo::DemoArgs),
     /// Labeling projects: import/export, assignment, agreement, review, aggregation, label

@@ -87,6 +87,33 @@ fn num(x: f64) -> String {
     }
 }
 
+/// A value of a column as people read it: dates and timestamps as dates, numbers as numbers.
+fn value(c: &ColumnProfile, x: f64) -> String {
+    let t = c.data_type.as_str();
+    let per_second = if t.starts_with("Timestamp(s") {
+        Some(1.0)
+    } else if t.starts_with("Timestamp(ms") {
+        Some(1e3)
+    } else if t.starts_with("Timestamp(µs") || t.starts_with("Timestamp(us") {
+        Some(1e6)
+    } else if t.starts_with("Timestamp(ns") {
+        Some(1e9)
+    } else {
+        None
+    };
+    if let Some(d) = per_second
+        && let Some(ts) = chrono::DateTime::from_timestamp((x / d).floor() as i64, 0)
+    {
+        return ts.format("%Y-%m-%d %H:%M").to_string();
+    }
+    if t == "Date32"
+        && let Some(ts) = chrono::DateTime::from_timestamp(x as i64 * 86_400, 0)
+    {
+        return ts.format("%Y-%m-%d").to_string();
+    }
+    num(x)
+}
+
 fn column_card(h: &mut String, c: &ColumnProfile) {
     let _ = write!(
         h,
@@ -121,17 +148,18 @@ fn column_card(h: &mut String, c: &ColumnProfile) {
         group(c.distinct.upper.round() as u64)
     );
     if let Some(s) = c.stats {
-        let _ = write!(
-            h,
-            "<tr><td>min / max</td><td>{} / {}</td></tr><tr><td>mean &plusmn; std</td><td>{} &plusmn; {}</td></tr>",
-            num(s.min),
-            num(s.max),
-            num(s.mean),
-            s.std.map(num).unwrap_or_else(|| "-".into())
-        );
+        let _ = write!(h, "<tr><td>min / max</td><td>{} / {}</td></tr>", value(c, s.min), value(c, s.max));
+        if c.kind != crate::state::ValueKind::Temporal {
+            let _ = write!(
+                h,
+                "<tr><td>mean &plusmn; std</td><td>{} &plusmn; {}</td></tr>",
+                num(s.mean),
+                s.std.map(num).unwrap_or_else(|| "-".into())
+            );
+        }
     }
     if let Some(median) = c.quantiles.iter().find(|q| q.0 == 0.5) {
-        let _ = write!(h, "<tr><td>median (KLL)</td><td>{}</td></tr>", num(median.1));
+        let _ = write!(h, "<tr><td>median (KLL)</td><td>{}</td></tr>", value(c, median.1));
     }
     if let Some(p) = c.parses {
         let parts: Vec<String> = [
@@ -160,14 +188,14 @@ fn column_card(h: &mut String, c: &ColumnProfile) {
     }
     h.push_str("</table>");
     if c.histogram.len() > 1 {
-        histogram_svg(h, &c.histogram);
+        histogram_svg(h, &c.histogram, |x| value(c, x));
     } else if !c.top.is_empty() {
         top_svg(h, &c.top, c.rows);
     }
     h.push_str("</div>");
 }
 
-fn histogram_svg(h: &mut String, bins: &[Bin]) {
+fn histogram_svg(h: &mut String, bins: &[Bin], label: impl Fn(f64) -> String) {
     let (w, ht, pad) = (340.0, 110.0, 16.0);
     let max = bins.iter().map(|b| b.count).fold(0.0, f64::max).max(1.0);
     let bw = w / bins.len() as f64;
@@ -185,8 +213,8 @@ fn histogram_svg(h: &mut String, bins: &[Bin]) {
             i as f64 * bw + 0.5,
             ht - bh,
             (bw - 1.0).max(0.5),
-            num(b.lo),
-            num(b.hi),
+            label(b.lo),
+            label(b.hi),
             b.count
         );
     }
@@ -195,9 +223,9 @@ fn histogram_svg(h: &mut String, bins: &[Bin]) {
         h,
         "<text x=\"0\" y=\"{}\">{}</text><text x=\"{w}\" y=\"{}\" text-anchor=\"end\">{}</text></svg>",
         ht + 12.0,
-        num(lo),
+        label(lo),
         ht + 12.0,
-        num(hi)
+        label(hi)
     );
 }
 
@@ -212,7 +240,7 @@ fn top_svg(h: &mut String, top: &[TopValue], rows: u64) {
     );
     for (i, t) in top.iter().enumerate() {
         let y = i as f64 * row_h;
-        let bw = (t.count as f64 / max * (w - label_w - 60.0)).max(1.0);
+        let bw = (t.count as f64 / max * (w - label_w - 95.0)).max(1.0);
         let mut label: String = t.value.chars().take(18).collect();
         if t.value.chars().count() > 18 {
             label.push('…');

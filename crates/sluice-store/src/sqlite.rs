@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
     (2, "labels", include_str!("../migrations/sqlite/0002_labels.sql")),
     (3, "metrics", include_str!("../migrations/sqlite/0003_metrics.sql")),
+    (4, "profiles", include_str!("../migrations/sqlite/0004_profiles.sql")),
 ];
 
 /// How long a writer waits for another writer's transaction.
@@ -256,8 +257,8 @@ impl MetaStore for SqliteStore {
             }
             for t in &v.tables {
                 sqlx::query(
-                    "INSERT INTO version_tables (version_id, path, format, schema, row_count, canonical, quarantine, bad_rows) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO version_tables (version_id, path, format, schema, row_count, canonical, quarantine, bad_rows, profile) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(id)
                 .bind(&t.path)
@@ -267,6 +268,7 @@ impl MetaStore for SqliteStore {
                 .bind(t.canonical.as_str())
                 .bind(t.quarantine.as_ref().map(|q| q.as_str().to_string()))
                 .bind(t.bad_rows as i64)
+                .bind(t.profile.as_ref().map(|p| p.as_str().to_string()))
                 .execute(&mut *tx)
                 .await?;
             }
@@ -382,7 +384,7 @@ impl MetaStore for SqliteStore {
 
     async fn tables(&self, version_id: i64) -> Result<Vec<TableEntry>> {
         let rows = sqlx::query(
-            "SELECT path, format, schema, row_count, canonical, quarantine, bad_rows FROM version_tables \
+            "SELECT path, format, schema, row_count, canonical, quarantine, bad_rows, profile FROM version_tables \
              WHERE version_id = ? ORDER BY path",
         )
         .bind(version_id)
@@ -399,6 +401,7 @@ impl MetaStore for SqliteStore {
                     canonical: ObjectId::from_str(r.get::<&str, _>(4))?,
                     quarantine: opt_object(r.get(5))?,
                     bad_rows: r.get::<i64, _>(6) as u64,
+                    profile: opt_object(r.get(7))?,
                 })
             })
             .collect()
@@ -530,6 +533,7 @@ impl MetaStore for SqliteStore {
         let rows = sqlx::query(
             "SELECT object FROM version_files UNION SELECT canonical FROM version_tables \
              UNION SELECT quarantine FROM version_tables WHERE quarantine IS NOT NULL \
+             UNION SELECT profile FROM version_tables WHERE profile IS NOT NULL \
              UNION SELECT artifact FROM model_versions WHERE artifact IS NOT NULL",
         )
         .fetch_all(&self.pool)

@@ -2,9 +2,13 @@
 //! its `--json` output parsed and its exit code checked.
 
 mod bad_input;
-mod feedback;
+mod browser;
+mod checks;
+mod detect;
 mod label;
+mod feedback;
 mod lineage;
+mod profile;
 mod quality;
 mod safety;
 mod versions;
