@@ -22,8 +22,8 @@
 //!
 //! Target distributions are interned: a log of 10M decisions over a handful of candidate sets
 //! holds a handful of distributions, and `qbar` under the per-action mean model is computed once
-//! per distribution. Memory is 24 bytes per chosen action plus the context matrix when the
-//! logistic model is asked for.
+//! per distribution. Memory is 24 bytes per chosen action, 16 per decision for the duplicate-id
+//! check, plus the context matrix when the logistic model is asked for.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
