@@ -79,7 +79,7 @@ fn is_date(v: &str) -> bool {
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
         return NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
     }
-    if b.len() > 12 && !b[0].is_ascii_alphabetic() && b.iter().any(|c| *c == b':') {
+    if b.len() > 12 && !b[0].is_ascii_alphabetic() && b.contains(&b':') {
         return false;
     }
     DATE_FORMATS.iter().any(|f| NaiveDate::parse_from_str(v, f).is_ok())

@@ -197,7 +197,7 @@ impl ColumnProfile {
             histogram,
             top,
             top_error,
-            lengths: (s.lengths.n > 0).then(|| Lengths {
+            lengths: (s.lengths.n > 0).then_some(Lengths {
                 min: s.lengths.min,
                 max: s.lengths.max,
                 mean: s.lengths.mean,
