@@ -209,7 +209,7 @@ pub fn analyze(table: &Table, parent: Option<&Parent>, opts: &QualityOptions) ->
     let mut findings: Vec<(usize, Finding)> = Vec::new();
 
     // Per-column checks, columns in parallel.
-    let per_column: Vec<(Vec<(usize, Finding)>, Option<formats::StringScan>)> = (0..schema.fields().len())
+    let per_column: Vec<ColumnFindings> = (0..schema.fields().len())
         .into_par_iter()
         .map(|c| column_checks(table, c, parent, opts))
         .collect();
@@ -416,13 +416,11 @@ fn text_length(table: &Table, c: usize) -> Option<(u64, u64)> {
     Some((present, chars))
 }
 
+/// A column's findings (with the position used to order them) and its string scan, if a string column.
+type ColumnFindings = (Vec<(usize, Finding)>, Option<formats::StringScan>);
+
 /// Missing values, outliers and the string checks of column `c`.
-fn column_checks(
-    table: &Table,
-    c: usize,
-    parent: Option<&Parent>,
-    opts: &QualityOptions,
-) -> (Vec<(usize, Finding)>, Option<formats::StringScan>) {
+fn column_checks(table: &Table, c: usize, parent: Option<&Parent>, opts: &QualityOptions) -> ColumnFindings {
     let field = table.schema().field(c);
     let name = field.name().clone();
     let rows = table.rows();
