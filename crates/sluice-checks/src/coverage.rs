@@ -537,7 +537,10 @@ mod tests {
     fn goodness_of_fit_matches_scipy() {
         // scipy.stats.chisquare([16, 18, 16, 14, 12, 12], [16, 16, 16, 16, 16, 8]):
         // statistic 3.5, pvalue 0.6233876277495822 (scipy's documented example).
-        let g = goodness_of_fit(&[16.0, 18.0, 16.0, 14.0, 12.0, 12.0], &[16.0, 16.0, 16.0, 16.0, 16.0, 8.0]);
+        let g = goodness_of_fit(
+            &[16.0, 18.0, 16.0, 14.0, 12.0, 12.0],
+            &[16.0, 16.0, 16.0, 16.0, 16.0, 8.0],
+        );
         assert!((g.statistic - 3.5).abs() < 1e-12);
         assert_eq!(g.dof, 5);
         assert!((g.p_value - 0.6233876277495822).abs() < 1e-9, "{}", g.p_value);

@@ -193,7 +193,13 @@ async fn coverage_flags_under_represented_absent_and_rare_slices_and_time_gaps()
     let mut device = Vec::new();
     let mut at = Vec::new();
     for i in 0..100i64 {
-        let r = if i < 70 { "north" } else if i < 95 { "south" } else { "east" };
+        let r = if i < 70 {
+            "north"
+        } else if i < 95 {
+            "south"
+        } else {
+            "east"
+        };
         region.push(Some(r));
         device.push(Some(if r == "east" || i % 2 == 0 { "ios" } else { "android" }));
         let day = [0, 1, 2, 5, 6][(i % 5) as usize];
@@ -241,7 +247,12 @@ async fn coverage_flags_under_represented_absent_and_rare_slices_and_time_gaps()
     assert!((fit.statistic - 44.583333333333336).abs() < 1e-9, "{}", fit.statistic);
     assert_eq!(fit.dof, 3);
     assert!(fit.p_value < 1e-8);
-    let absent: Vec<&Vec<String>> = r.crosses.iter().filter(|s| s.flag == Some("absent")).map(|s| &s.values).collect();
+    let absent: Vec<&Vec<String>> = r
+        .crosses
+        .iter()
+        .filter(|s| s.flag == Some("absent"))
+        .map(|s| &s.values)
+        .collect();
     assert_eq!(absent, vec![&vec!["east".to_string(), "android".to_string()]]);
     let t = r.time.as_ref().unwrap();
     assert_eq!((t.buckets, t.covered), (7, 5));

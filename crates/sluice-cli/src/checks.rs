@@ -301,7 +301,11 @@ pub async fn coverage(cwd: &Path, a: CoverageArgs, json: bool) -> Result<()> {
                     Cell::new(&s.values[0]),
                     Cell::new(crate::output::count(s.count)),
                     Cell::new(format!("{:.2}%", 100.0 * s.share)),
-                    Cell::new(s.expected_share.map(|e| format!("{:.2}%", 100.0 * e)).unwrap_or_default()),
+                    Cell::new(
+                        s.expected_share
+                            .map(|e| format!("{:.2}%", 100.0 * e))
+                            .unwrap_or_default(),
+                    ),
                     Cell::new(s.ratio.map(|r| format!("{r:.2}")).unwrap_or_default()),
                     Cell::new(s.flag.unwrap_or("")),
                 ]);

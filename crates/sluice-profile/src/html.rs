@@ -148,7 +148,12 @@ fn column_card(h: &mut String, c: &ColumnProfile) {
         group(c.distinct.upper.round() as u64)
     );
     if let Some(s) = c.stats {
-        let _ = write!(h, "<tr><td>min / max</td><td>{} / {}</td></tr>", value(c, s.min), value(c, s.max));
+        let _ = write!(
+            h,
+            "<tr><td>min / max</td><td>{} / {}</td></tr>",
+            value(c, s.min),
+            value(c, s.max)
+        );
         if c.kind != crate::state::ValueKind::Temporal {
             let _ = write!(
                 h,

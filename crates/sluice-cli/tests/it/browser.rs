@@ -24,7 +24,13 @@ fn chromium() -> Option<PathBuf> {
 
 fn browser(bin: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
     Command::new(bin)
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+        ])
         // No network: a page that needed one would render broken.
         .args(["--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>"])
         .arg(format!("--user-data-dir={}", profile.display()))
@@ -44,7 +50,12 @@ fn screenshot_size(bin: &Path, dir: &Path, page: &Path, name: &str) -> u64 {
             &format!("file://{}", page.display()),
         ],
     );
-    assert!(png.exists(), "no screenshot of {}: {}", page.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        png.exists(),
+        "no screenshot of {}: {}",
+        page.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::metadata(&png).unwrap().len()
 }
 
@@ -55,18 +66,39 @@ fn html_reports_render_in_headless_chromium() {
     ws.ok(&["synth", "tx.parquet", "--rows", "3000", "--inject", "all=0.02"]);
     ws.ok(&["add", "tx", "tx.parquet"]);
     ws.ok(&["profile", "tx@latest", "--html", "profile.html"]);
-    ws.file("suite.toml", "[[check]]\nkind = \"row_count\"\nmin = 1\n[[check]]\nkind = \"null_rate\"\ncolumn = \"amount\"\nmax = 0\n");
+    ws.file(
+        "suite.toml",
+        "[[check]]\nkind = \"row_count\"\nmin = 1\n[[check]]\nkind = \"null_rate\"\ncolumn = \"amount\"\nmax = 0\n",
+    );
     let _ = ws.run(&["check", "tx@latest", "--suite", "suite.toml", "--html", "checks.html"]);
     let blank = ws.file("blank.html", "<!doctype html><html><body></body></html>");
 
     let profile = ws.path().join("profile.html");
-    let out = browser(&bin, &ws.path().join("profile-dom"), &["--dump-dom", &format!("file://{}", profile.display())]);
+    let out = browser(
+        &bin,
+        &ws.path().join("profile-dom"),
+        &["--dump-dom", &format!("file://{}", profile.display())],
+    );
     let dom = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(dom.matches("class=\"card\"").count(), 20, "one card per column:\n{}", &dom[..dom.len().min(500)]);
+    assert_eq!(
+        dom.matches("class=\"card\"").count(),
+        20,
+        "one card per column:\n{}",
+        &dom[..dom.len().min(500)]
+    );
     assert!(dom.matches("<svg").count() >= 15, "charts are in the rendered page");
     let checks = ws.path().join("checks.html");
-    let out = browser(&bin, &ws.path().join("checks-dom"), &["--dump-dom", &format!("file://{}", checks.display())]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).matches("class=\"outcome\"").count(), 2);
+    let out = browser(
+        &bin,
+        &ws.path().join("checks-dom"),
+        &["--dump-dom", &format!("file://{}", checks.display())],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("class=\"outcome\"")
+            .count(),
+        2
+    );
 
     let blank_png = screenshot_size(&bin, ws.path(), &blank, "blank");
     let profile_png = screenshot_size(&bin, ws.path(), &profile, "profile");

@@ -121,8 +121,19 @@ fn coverage_flags_missing_slices_and_gates() {
     ws.file("shares.toml", "[region]\nnorth = 0.4\nsouth = 0.4\nsnow = 0.2\n");
     ws.ok(&["add", "rows", "rows.csv"]);
     let out = ws.run(&[
-        "--json", "coverage", "rows@latest", "--by", "region,device", "--expect", "shares.toml", "--min-count", "5",
-        "--time", "at", "--interval", "1d",
+        "--json",
+        "coverage",
+        "rows@latest",
+        "--by",
+        "region,device",
+        "--expect",
+        "shares.toml",
+        "--min-count",
+        "5",
+        "--time",
+        "at",
+        "--interval",
+        "1d",
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
