@@ -26,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 use crate::error::{Error, Result};
+use crate::run::ident;
+use crate::suite::line_col;
 
 /// Label of missing values in slice names.
 pub const NULL_LABEL: &str = "(null)";
@@ -49,16 +51,7 @@ impl Expected {
             source,
         })?;
         let e: Expected = toml::from_str(&text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start.min(text.len())];
-                    (
-                        before.matches('\n').count() + 1,
-                        before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1,
-                    )
-                })
-                .unwrap_or((0, 0));
+            let (line, column) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
             Error::Suite {
                 file: path.to_path_buf(),
                 line,
@@ -205,10 +198,6 @@ impl CoverageReport {
     }
 }
 
-fn q(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 async fn collect(ctx: &SessionContext, what: &str, sql: &str) -> Result<Vec<arrow::record_batch::RecordBatch>> {
     let err = |source| Error::Query {
         check: what.to_string(),
@@ -231,7 +220,7 @@ fn text_at(a: &dyn Array, i: usize) -> String {
 
 /// Counts rows per combination of `cols`.
 async fn group_counts(ctx: &SessionContext, cols: &[String]) -> Result<Vec<(Vec<String>, u64)>> {
-    let exprs: Vec<String> = cols.iter().map(|c| format!("CAST({} AS VARCHAR)", q(c))).collect();
+    let exprs: Vec<String> = cols.iter().map(|c| format!("CAST({} AS VARCHAR)", ident(c))).collect();
     let sql = format!(
         "SELECT {}, count(*) AS n FROM t GROUP BY {}",
         exprs
@@ -474,7 +463,7 @@ async fn time_coverage(ctx: &SessionContext, col: &str, width: i64) -> Result<Ti
     }
     let sql = format!(
         "SELECT CAST(floor(CAST(to_unixtime(CAST({c} AS TIMESTAMP)) AS DOUBLE) / {width}) AS BIGINT) AS b, count(*) FROM t WHERE {c} IS NOT NULL GROUP BY 1",
-        c = q(col)
+        c = ident(col)
     );
     let mut buckets = BTreeSet::new();
     for b in collect(ctx, "coverage", &sql).await? {

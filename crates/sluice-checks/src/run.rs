@@ -56,7 +56,7 @@ impl Report {
 }
 
 /// Quotes an identifier for SQL.
-fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 

@@ -186,17 +186,7 @@ impl ColumnState {
     /// An empty state for a column of `data_type`.
     pub fn new(data_type: &DataType) -> ColumnState {
         let kind = ValueKind::of(data_type);
-        let integer_like = matches!(
-            data_type,
-            DataType::Int8
-                | DataType::Int16
-                | DataType::Int32
-                | DataType::Int64
-                | DataType::UInt8
-                | DataType::UInt16
-                | DataType::UInt32
-                | DataType::UInt64
-        );
+        let integer_like = is_integer(data_type) || *data_type == DataType::UInt64;
         let kll = matches!(kind, ValueKind::Numeric | ValueKind::Temporal)
             .then(|| KllSketch::new(KLL_K).expect("KLL_K is a valid k"));
         let freq = (matches!(kind, ValueKind::String | ValueKind::Boolean) || integer_like)
