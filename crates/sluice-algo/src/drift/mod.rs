@@ -266,8 +266,13 @@ pub fn compare_numeric(
     current: &[f64],
     threshold: Option<f64>,
 ) -> Result<DriftScore> {
+    compare_pair(method, &NumericPair::new(reference, current)?, threshold)
+}
+
+/// As [`compare_numeric`], on samples already validated and sorted (so a caller that sorts once,
+/// for example to count distinct values, does not pay for a second sort).
+pub fn compare_pair(method: Method, pair: &NumericPair, threshold: Option<f64>) -> Result<DriftScore> {
     let t = threshold.unwrap_or(method.default_threshold());
-    let pair = NumericPair::new(reference, current)?;
     Ok(match method {
         Method::Ks => {
             let r = pair.ks(t)?;

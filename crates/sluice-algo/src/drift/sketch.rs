@@ -311,6 +311,67 @@ pub fn chi_square_sketch(p: &[f64], q: &[f64], n_current: u64, eps: f64) -> Resu
     Ok(SketchEstimate::from_interval(statistic, lo, hi))
 }
 
+/// Hellinger distance from sketched bin proportions, with the interval of the exact value.
+pub fn hellinger_sketch(p: &[f64], q: &[f64], eps: f64) -> Result<SketchEstimate> {
+    check_rank_error(eps)?;
+    check_proportions(p, q)?;
+    let term = |a: f64, b: f64| (a.sqrt() - b.sqrt()).powi(2);
+    let h = |sum: f64| (sum.max(0.0).sqrt() / std::f64::consts::SQRT_2).min(1.0);
+    let statistic = h(p.iter().zip(q).map(|(&a, &b)| term(a, b)).sum());
+    let (lo, hi) = box_interval(p, q, 2.0 * eps, term);
+    Ok(SketchEstimate::from_interval(statistic, h(lo), h(hi)))
+}
+
+/// Total variation distance from sketched bin proportions, with the interval of the exact value.
+pub fn tvd_sketch(p: &[f64], q: &[f64], eps: f64) -> Result<SketchEstimate> {
+    check_rank_error(eps)?;
+    check_proportions(p, q)?;
+    let term = |a: f64, b: f64| 0.5 * (a - b).abs();
+    let statistic = p.iter().zip(q).map(|(&a, &b)| term(a, b)).sum();
+    let (lo, hi) = box_interval(p, q, 2.0 * eps, term);
+    Ok(SketchEstimate::from_interval(statistic, lo, hi.min(1.0)))
+}
+
+/// KL(reference ‖ current) from sketched bin proportions (empty bins floored at
+/// [`PSI_EPSILON`](super::PSI_EPSILON) as the exact path does), with an interval.
+///
+/// The per-bin terms `p ln(p/q)` are not all non-negative, so the interval is taken over the
+/// generalised terms `p ln(p/q) - p + q`, which are (convex, zero on the diagonal) and sum to
+/// the same value when both sides sum to one.
+pub fn kl_sketch(p: &[f64], q: &[f64], eps: f64) -> Result<SketchEstimate> {
+    check_rank_error(eps)?;
+    check_proportions(p, q)?;
+    let floor = |x: f64| if x == 0.0 { super::PSI_EPSILON } else { x };
+    let term = |a: f64, b: f64| {
+        let (a, b) = (floor(a), floor(b));
+        a * (a / b).ln() - a + b
+    };
+    let statistic: f64 = p.iter().zip(q).map(|(&a, &b)| term(a, b)).sum();
+    let (lo, hi) = box_interval(p, q, 2.0 * eps, term);
+    Ok(SketchEstimate::from_interval(statistic.max(0.0), lo, hi))
+}
+
+/// The asymptotic two-sample KS p-value of statistic `d` for sample sizes `n` and `m` (scipy's
+/// `ks_2samp(method="asymp")`: the one-sample Kolmogorov distribution at `round(nm/(n+m))`).
+pub fn ks_p_value(d: f64, n: u64, m: u64) -> f64 {
+    if n == 0 || m == 0 {
+        return 1.0;
+    }
+    let en = (n as f64 * m as f64 / (n + m) as f64).round().max(1.0) as u64;
+    super::kolmogorov::kstwo_sf(en, d.clamp(0.0, 1.0)).clamp(0.0, 1.0)
+}
+
+/// The chi-square upper tail at `statistic` with `dof` degrees of freedom (1 for `dof` 0).
+pub fn chi2_p_value(statistic: f64, dof: usize) -> f64 {
+    if dof == 0 {
+        return 1.0;
+    }
+    if statistic.is_infinite() {
+        return 0.0;
+    }
+    super::special::chi2_sf(statistic, dof as f64).clamp(0.0, 1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::divergence::{js_distance_from_sum, js_term};
@@ -447,5 +508,47 @@ mod tests {
         let ok = CdfPoints::new(&[1.0, 2.0], &[0.5, 1.0]).unwrap();
         assert!(ks_sketch(&ok, &ok, 1.5).is_err());
         assert!(psi_sketch(&[0.5, 0.5], &[1.2, -0.2], 0.01).is_err());
+    }
+
+    #[test]
+    fn binned_sketch_intervals_contain_the_exact_values() {
+        let p = [0.1, 0.2, 0.3, 0.4];
+        let q = [0.12, 0.18, 0.25, 0.45];
+        let eps = 0.01;
+        let counts = |v: &[f64]| v.iter().map(|x| (x * 1e6).round() as u64).collect::<Vec<_>>();
+        let (rc, cc) = (counts(&p), counts(&q));
+        // Exact values of the neighbouring proportions stay inside the sketch intervals.
+        for (est, exact) in [
+            (hellinger_sketch(&p, &q, eps).unwrap(), crate::drift::hellinger(&rc, &cc, 0.4).unwrap().statistic),
+            (tvd_sketch(&p, &q, eps).unwrap(), crate::drift::tvd(&rc, &cc, 0.1).unwrap().statistic),
+            (kl_sketch(&p, &q, eps).unwrap(), crate::drift::kl(&rc, &cc, 0.1).unwrap().statistic),
+        ] {
+            assert!((est.statistic - exact).abs() < 1e-9, "{est:?} vs {exact}");
+            assert!(est.lower <= exact && exact <= est.upper, "{est:?} vs {exact}");
+            assert!(est.error_bound > 0.0);
+        }
+        // A perturbation within 2 eps per bin stays inside too.
+        let q2 = [0.12 + 0.015, 0.18 - 0.015, 0.25, 0.45];
+        let cc2 = counts(&q2);
+        let est = hellinger_sketch(&p, &q, eps).unwrap();
+        let exact = crate::drift::hellinger(&rc, &cc2, 0.4).unwrap().statistic;
+        assert!(est.lower <= exact && exact <= est.upper);
+    }
+
+    #[test]
+    fn sketch_p_values_match_the_asymptotic_forms() {
+        // Above KS_EXACT_MAX_N the exact path uses the same asymptotic form (checked against
+        // scipy in scipy_tests), so the two agree on large samples.
+        let a: Vec<f64> = (0..12_000).map(|i| f64::from(i) * 0.5).collect();
+        let b: Vec<f64> = (0..15_000).map(|i| f64::from(i) * 0.41 + 30.0).collect();
+        let exact = crate::drift::ks_2samp(&a, &b, 0.05).unwrap();
+        let p = ks_p_value(exact.statistic, 12_000, 15_000);
+        assert!((p - exact.p_value).abs() <= 1e-12 * exact.p_value.max(1e-300), "{p} vs {exact:?}");
+        // chi2.sf(3.0, 2) = exp(-1.5).
+        assert!(ks_p_value(0.0, 10, 10) > 0.999);
+        assert!(ks_p_value(1.0, 1000, 1000) < 1e-12);
+        assert!((chi2_p_value(3.0, 2) - (-1.5f64).exp()).abs() < 1e-12);
+        assert_eq!(chi2_p_value(5.0, 0), 1.0);
+        assert_eq!(chi2_p_value(f64::INFINITY, 3), 0.0);
     }
 }
