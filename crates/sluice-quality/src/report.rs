@@ -139,7 +139,8 @@ pub enum Detail {
         shingle: usize,
         /// Clusters found.
         clusters: u64,
-        /// Candidate pairs the bands produced (before verification; pairs already joined are skipped).
+        /// Candidate pairs the bands produced (before verification): each pair once, in the first band
+        /// its rows share, and none already joined in one cluster.
         candidate_pairs: u64,
         /// Pairs accepted by the verification.
         verified_pairs: u64,
