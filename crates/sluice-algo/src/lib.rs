@@ -11,5 +11,6 @@ pub mod drift;
 pub mod error;
 pub mod feedback;
 pub mod label;
+pub mod perf;
 
 pub use error::{Error, Result};
