@@ -29,6 +29,9 @@ pub mod drop;
 pub mod regression;
 pub mod window;
 
+#[cfg(test)]
+mod sklearn_tests;
+
 pub use auc::{BinaryAuc, binary_auc};
 pub use classification::{
     Averaging, ClassificationConfig, ClassificationData, ClassificationReport, ConfusionMatrix, Probabilities,
