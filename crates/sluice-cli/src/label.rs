@@ -1234,6 +1234,7 @@ async fn aggregate(store: &dyn LabelStore, a: AggregateArgs, json: bool) -> Resu
         dawid_skene: DawidSkeneConfig {
             max_iterations: a.max_iterations,
             tolerance: a.tolerance,
+            threads: 0,
         },
         tolerance: a.interval_tolerance,
         include_pseudo: a.include_pseudo,

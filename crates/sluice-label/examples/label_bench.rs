@@ -2,7 +2,8 @@
 //! files the script generates, timed around the statistic only (reading the file is timed apart).
 //!
 //! ```text
-//! label_bench ds ANNOTATIONS.csv POSTERIORS.csv   # task,worker,label (0-based ints), header row
+//! label_bench ds ANNOTATIONS.csv POSTERIORS.csv [THREADS]   # task,worker,label (0-based ints), header row;
+//!                                                          # THREADS 0 (default) = all cores
 //! label_bench alpha MATRIX.csv LEVEL              # units x coders, empty cell = missing
 //! ```
 //! Prints one JSON object on stdout.
@@ -14,13 +15,13 @@ use sluice_algo::label::{Annotations, DawidSkeneConfig, Level, dawid_skene, krip
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("ds") => ds(&args[2], &args[3]),
+        Some("ds") => ds(&args[2], &args[3], args.get(4).map_or(Ok(0), |t| t.parse())?),
         Some("alpha") => alpha(&args[2], &args[3]),
-        _ => Err("usage: label_bench ds ANNOTATIONS.csv POSTERIORS.csv | alpha MATRIX.csv LEVEL".into()),
+        _ => Err("usage: label_bench ds ANNOTATIONS.csv POSTERIORS.csv [THREADS] | alpha MATRIX.csv LEVEL".into()),
     }
 }
 
-fn ds(input: &str, output: &str) -> Result<(), Box<dyn std::error::Error>> {
+fn ds(input: &str, output: &str, threads: usize) -> Result<(), Box<dyn std::error::Error>> {
     let t0 = Instant::now();
     let text = std::fs::read_to_string(input)?;
     let (mut items, mut workers, mut labels) = (Vec::new(), Vec::new(), Vec::new());
@@ -39,6 +40,7 @@ fn ds(input: &str, output: &str) -> Result<(), Box<dyn std::error::Error>> {
     let cfg = DawidSkeneConfig {
         max_iterations: 100,
         tolerance: 0.0, // exactly 100 iterations, as the peer runs them
+        threads,
     };
     let fit = dawid_skene(&ann, &cfg)?;
     let fit_s = t1.elapsed().as_secs_f64();
@@ -51,7 +53,7 @@ fn ds(input: &str, output: &str) -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::write(output, out)?;
     println!(
-        "{{\"judgements\": {}, \"read_seconds\": {read:.4}, \"fit_seconds\": {fit_s:.4}, \"iterations\": {}, \"converged\": {}, \"log_likelihood\": {}}}",
+        "{{\"judgements\": {}, \"threads\": {threads}, \"read_seconds\": {read:.4}, \"fit_seconds\": {fit_s:.4}, \"iterations\": {}, \"converged\": {}, \"log_likelihood\": {}}}",
         ann.len(),
         fit.iterations,
         fit.converged,

@@ -30,5 +30,5 @@ pub mod trend;
 #[cfg(test)]
 mod fixtures;
 mod normal;
-mod par;
+pub(crate) mod par;
 mod rng;

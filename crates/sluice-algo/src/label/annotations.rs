@@ -153,6 +153,22 @@ impl Annotations {
         (&self.annotator[range.clone()], &self.label[range])
     }
 
+    /// Where each item's judgements start: item `i` is `item_start()[i]..item_start()[i + 1]` of
+    /// [`Self::annotator_column`] and [`Self::label_column`] (length `n_items + 1`).
+    pub(crate) fn item_start(&self) -> &[usize] {
+        &self.item_start
+    }
+
+    /// Annotator of every judgement, item-major (see the module docs).
+    pub(crate) fn annotator_column(&self) -> &[u32] {
+        &self.annotator
+    }
+
+    /// Label of every judgement, in the order of [`Self::annotator_column`].
+    pub(crate) fn label_column(&self) -> &[u32] {
+        &self.label
+    }
+
     /// Per-item label counts as a row-major `items x classes` table (the input of Fleiss' kappa).
     pub fn count_table(&self) -> Vec<u32> {
         let k = self.n_classes;
