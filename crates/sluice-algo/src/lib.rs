@@ -11,6 +11,7 @@ pub mod drift;
 pub mod error;
 pub mod feedback;
 pub mod label;
+pub mod monitor;
 pub mod perf;
 
 pub use error::{Error, Result};

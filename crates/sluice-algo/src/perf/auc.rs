@@ -141,7 +141,12 @@ fn runs<'a>(order: &'a [usize], scores: &'a [f64]) -> impl Iterator<Item = &'a [
 /// AUC with row `r` counted `weight[r]` times, over rows pre-sorted by [`sorted_order`];
 /// `None` when the weighted sample lacks a class. Exact integer arithmetic until the final
 /// division, so weights of 1 give the same value as [`binary_auc`] to the last bit or one ulp.
-pub(crate) fn weighted_auc(order: &[usize], scores: &[f64], is_positive: impl Fn(usize) -> bool, weight: &[u32]) -> Option<f64> {
+pub(crate) fn weighted_auc(
+    order: &[usize],
+    scores: &[f64],
+    is_positive: impl Fn(usize) -> bool,
+    weight: &[u32],
+) -> Option<f64> {
     // Twice the numerator: each positive contributes 2 * (negatives below) + (negatives tied).
     let (mut twice, mut neg_below, mut pos_total) = (0u128, 0u128, 0u128);
     for run in runs(order, scores) {
@@ -188,7 +193,10 @@ mod tests {
     #[test]
     fn one_class_is_an_error_with_the_fix() {
         let err = binary_auc(&[0.1, 0.9], &[true, true]).unwrap_err().to_string();
-        assert!(err.contains("2 positive and 0 negative") && err.contains("both classes"), "{err}");
+        assert!(
+            err.contains("2 positive and 0 negative") && err.contains("both classes"),
+            "{err}"
+        );
         assert!(binary_auc(&[0.1, f64::NAN], &[true, false]).is_err());
         assert!(binary_auc(&[0.1], &[true, false]).is_err());
         let m = binary_auc_metric(&[0.1, 0.9], &[false, false], 0.95, 1.96, "one class");

@@ -168,7 +168,11 @@ impl ClassificationData {
             c.dedup();
             c
         });
-        let mut index: Vec<(&str, u32)> = classes.iter().enumerate().map(|(i, c)| (c.as_str(), i as u32)).collect();
+        let mut index: Vec<(&str, u32)> = classes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.as_str(), i as u32))
+            .collect();
         index.sort_unstable();
         let code = |what: &str, row: usize, s: &str| -> Result<u32> {
             index
@@ -216,9 +220,11 @@ impl ClassificationData {
         let probabilities = match &self.probabilities {
             Probabilities::None => Probabilities::None,
             Probabilities::Positive(p) => Probabilities::Positive(rows.iter().map(|&r| p[r]).collect()),
-            Probabilities::Full(p) => {
-                Probabilities::Full(rows.iter().flat_map(|&r| p[r * k..(r + 1) * k].iter().copied()).collect())
-            }
+            Probabilities::Full(p) => Probabilities::Full(
+                rows.iter()
+                    .flat_map(|&r| p[r * k..(r + 1) * k].iter().copied())
+                    .collect(),
+            ),
         };
         Self {
             classes: self.classes.clone(),
@@ -331,13 +337,18 @@ pub fn classification_report(data: &ClassificationData, config: &ClassificationC
     let level = config.confidence;
     let k = data.classes.len();
     let positive = match &config.positive {
-        Some(name) => Some(data.classes.iter().position(|c| c == name).ok_or_else(|| Error::Invalid {
-            what: "positive class",
-            detail: format!(
-                "{name:?} is not one of the classes ({}); set `positive` to one of them",
-                data.classes.join(", ")
-            ),
-        })?),
+        Some(name) => Some(
+            data.classes
+                .iter()
+                .position(|c| c == name)
+                .ok_or_else(|| Error::Invalid {
+                    what: "positive class",
+                    detail: format!(
+                        "{name:?} is not one of the classes ({}); set `positive` to one of them",
+                        data.classes.join(", ")
+                    ),
+                })?,
+        ),
         None if k == 2 => Some(1),
         None => None,
     };
@@ -418,7 +429,12 @@ pub fn classification_report(data: &ClassificationData, config: &ClassificationC
 }
 
 /// A bootstrap estimate as a metric: the interval, or why there is none.
-fn bootstrapped(value: f64, n: usize, boot: &crate::label::bootstrap::BootstrapConfig, statistic: impl FnMut(&[usize]) -> Result<f64>) -> Metric {
+fn bootstrapped(
+    value: f64,
+    n: usize,
+    boot: &crate::label::bootstrap::BootstrapConfig,
+    statistic: impl FnMut(&[usize]) -> Result<f64>,
+) -> Metric {
     match bootstrap_ci(n, boot, statistic) {
         Ok(ci) => Metric::Defined(Estimate {
             value,
@@ -448,7 +464,11 @@ fn undefined_resample() -> Error {
 }
 
 /// Binary precision, recall and F1 of class `p` against the rest.
-fn binary_prf(data: &ClassificationData, p: usize, boot: &crate::label::bootstrap::BootstrapConfig) -> (Metric, Metric, Metric) {
+fn binary_prf(
+    data: &ClassificationData,
+    p: usize,
+    boot: &crate::label::bootstrap::BootstrapConfig,
+) -> (Metric, Metric, Metric) {
     // Per row: 0 = true positive, 1 = false positive, 2 = false negative, 3 = true negative.
     let kind: Vec<u8> = data
         .labels
@@ -479,14 +499,21 @@ fn binary_prf(data: &ClassificationData, p: usize, boot: &crate::label::bootstra
         format!("no row is labelled {name:?}: recall is 0/0 (scikit-learn reports 0 with a warning)"),
         format!("no row is labelled or predicted {name:?}: F1 is 0/0"),
     ];
-    let mut out = [precision, recall, f1].into_iter().zip(reasons).map(|(stat, reason)| match stat(all) {
-        None => Metric::undefined(reason),
-        Some(value) => bootstrapped(value, kind.len(), boot, |rows| {
-            stat(counts(&mut rows.iter().copied())).ok_or_else(undefined_resample)
-        }),
-    });
+    let mut out = [precision, recall, f1]
+        .into_iter()
+        .zip(reasons)
+        .map(|(stat, reason)| match stat(all) {
+            None => Metric::undefined(reason),
+            Some(value) => bootstrapped(value, kind.len(), boot, |rows| {
+                stat(counts(&mut rows.iter().copied())).ok_or_else(undefined_resample)
+            }),
+        });
     let (p, r, f) = (out.next(), out.next(), out.next());
-    (p.expect("three metrics"), r.expect("three metrics"), f.expect("three metrics"))
+    (
+        p.expect("three metrics"),
+        r.expect("three metrics"),
+        f.expect("three metrics"),
+    )
 }
 
 /// Macro precision, recall and F1 over the classes present in `cm` (labels or predictions),
@@ -530,7 +557,9 @@ fn macro_prf(data: &ClassificationData, boot: &crate::label::bootstrap::Bootstra
             for &r in rows {
                 buf[cells[r]] += 1;
             }
-            macro_from_confusion(&buf, k).map(|m| m[which]).ok_or_else(undefined_resample)
+            macro_from_confusion(&buf, k)
+                .map(|m| m[which])
+                .ok_or_else(undefined_resample)
         })
     };
     (metric(0), metric(1), metric(2))
@@ -585,7 +614,10 @@ fn macro_auc(data: &ClassificationData, probs: &[f64], boot: &crate::label::boot
             data.classes[present[0]]
         ));
     }
-    let columns: Vec<Vec<f64>> = present.iter().map(|&c| (0..n).map(|r| probs[r * k + c]).collect()).collect();
+    let columns: Vec<Vec<f64>> = present
+        .iter()
+        .map(|&c| (0..n).map(|r| probs[r * k + c]).collect())
+        .collect();
     let orders: Vec<Vec<usize>> = columns.iter().map(|col| sorted_order(col)).collect();
     let labels = &data.labels;
     let macro_of = |weights: &[u32]| -> Option<f64> {
@@ -605,7 +637,10 @@ fn macro_auc(data: &ClassificationData, probs: &[f64], boot: &crate::label::boot
         }
         macro_of(&weights).ok_or_else(undefined_resample)
     });
-    let absent: Vec<&str> = (0..k).filter(|&c| !with_rows[c]).map(|c| data.classes[c].as_str()).collect();
+    let absent: Vec<&str> = (0..k)
+        .filter(|&c| !with_rows[c])
+        .map(|c| data.classes[c].as_str())
+        .collect();
     if let (Metric::Defined(e), false) = (&mut metric, absent.is_empty()) {
         let left_out = format!("classes without labelled rows are left out: {}", absent.join(", "));
         e.note = Some(match e.note.take() {
@@ -630,7 +665,13 @@ fn log_loss(data: &ClassificationData, positive: Option<usize>, clip: f64, level
             data.labels
                 .iter()
                 .zip(v)
-                .map(|(&t, &q)| if t as usize == p { -clipped(q).ln() } else { -clipped(1.0 - q).ln() })
+                .map(|(&t, &q)| {
+                    if t as usize == p {
+                        -clipped(q).ln()
+                    } else {
+                        -clipped(1.0 - q).ln()
+                    }
+                })
                 .collect()
         }
         Probabilities::Full(v) => data
@@ -663,7 +704,10 @@ mod tests {
         for m in [&r.precision, &r.recall, &r.f1, &r.accuracy] {
             assert!((m.value().unwrap() - 2.0 / 3.0).abs() < 1e-15, "{m:?}");
             let ci = m.estimate().unwrap().ci.unwrap();
-            assert!(ci.low <= 2.0 / 3.0 && 2.0 / 3.0 <= ci.high && ci.high - ci.low > 0.2, "{ci:?}");
+            assert!(
+                ci.low <= 2.0 / 3.0 && 2.0 / 3.0 <= ci.high && ci.high - ci.low > 0.2,
+                "{ci:?}"
+            );
         }
         assert_eq!(r.confusion.counts, vec![vec![2, 1], vec![1, 2]]);
         assert!(matches!(r.roc_auc, Metric::Undefined { .. }));
@@ -714,7 +758,11 @@ mod tests {
 
     #[test]
     fn all_correct() {
-        let d = binary(&["a", "b", "b", "a", "b"], &["a", "b", "b", "a", "b"], Some(&[0.1, 0.8, 0.9, 0.3, 0.7]));
+        let d = binary(
+            &["a", "b", "b", "a", "b"],
+            &["a", "b", "b", "a", "b"],
+            Some(&[0.1, 0.8, 0.9, 0.3, 0.7]),
+        );
         let r = classification_report(&d, &ClassificationConfig::default()).unwrap();
         for m in [&r.accuracy, &r.precision, &r.recall, &r.f1, &r.roc_auc] {
             assert_eq!(m.value(), Some(1.0), "{m:?}");
@@ -730,8 +778,13 @@ mod tests {
 
     #[test]
     fn empty_window_is_all_undefined() {
-        let d = ClassificationData::new(vec!["0".into(), "1".into()], vec![], vec![], Probabilities::Positive(vec![]))
-            .unwrap();
+        let d = ClassificationData::new(
+            vec!["0".into(), "1".into()],
+            vec![],
+            vec![],
+            Probabilities::Positive(vec![]),
+        )
+        .unwrap();
         let r = classification_report(&d, &ClassificationConfig::default()).unwrap();
         assert_eq!(r.rows, 0);
         assert_eq!(r.accuracy, Metric::undefined("no rows in this window"));
@@ -750,7 +803,10 @@ mod tests {
         let Metric::Undefined { reason } = &r.roc_auc else {
             panic!("{:?}", r.roc_auc)
         };
-        assert!(reason.contains("only one class") && reason.contains("3 rows are labelled \"1\""), "{reason}");
+        assert!(
+            reason.contains("only one class") && reason.contains("3 rows are labelled \"1\""),
+            "{reason}"
+        );
         // Log loss is still defined: sklearn log_loss([1, 1, 1], [0.9, 0.4, 0.8], labels=[0, 1])
         // = 0.414931599615397.
         assert!((r.log_loss.value().unwrap() - 0.414_931_599_615_397).abs() < 1e-14);
@@ -769,18 +825,31 @@ mod tests {
             ..ClassificationConfig::default()
         };
         let r = classification_report(&d, &sk).unwrap();
-        assert!((r.log_loss.value().unwrap() - 18.021_826_694_558_577).abs() < 1e-12, "{:?}", r.log_loss);
+        assert!(
+            (r.log_loss.value().unwrap() - 18.021_826_694_558_577).abs() < 1e-12,
+            "{:?}",
+            r.log_loss
+        );
     }
 
     #[test]
     fn bad_inputs_name_the_row_and_the_fix() {
-        let e = ClassificationData::from_labels(&["a", "b"], &["a", "c"], Probabilities::None, Some(vec!["a".into(), "b".into()]))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("row 1: prediction \"c\" is not one of the classes (a, b)"), "{e}");
-        let e = ClassificationData::from_labels(&["a", "b"], &["a", "b"], Probabilities::Positive(vec![0.2, 1.5]), None)
-            .unwrap_err()
-            .to_string();
+        let e = ClassificationData::from_labels(
+            &["a", "b"],
+            &["a", "c"],
+            Probabilities::None,
+            Some(vec!["a".into(), "b".into()]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("row 1: prediction \"c\" is not one of the classes (a, b)"),
+            "{e}"
+        );
+        let e =
+            ClassificationData::from_labels(&["a", "b"], &["a", "b"], Probabilities::Positive(vec![0.2, 1.5]), None)
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("row 1: 1.5 is not in [0, 1]"), "{e}");
         let e = ClassificationData::from_labels(
             &["a", "b"],
@@ -800,9 +869,16 @@ mod tests {
         );
         assert!(ClassificationData::new(vec!["x".into()], vec![0], vec![1], Probabilities::None).is_err());
         // One probability per row with three classes needs a positive class.
-        let d = ClassificationData::from_labels(&["a", "b", "c"], &["a", "b", "c"], Probabilities::Positive(vec![0.1; 3]), None)
-            .unwrap();
-        let e = classification_report(&d, &ClassificationConfig::default()).unwrap_err().to_string();
+        let d = ClassificationData::from_labels(
+            &["a", "b", "c"],
+            &["a", "b", "c"],
+            Probabilities::Positive(vec![0.1; 3]),
+            None,
+        )
+        .unwrap();
+        let e = classification_report(&d, &ClassificationConfig::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("set `positive`"), "{e}");
         let bad = ClassificationConfig {
             bootstrap_resamples: 1,
@@ -816,7 +892,9 @@ mod tests {
         let c: ClassificationConfig = toml::from_str("positive = \"fraud\"\nseed = 7").unwrap();
         assert_eq!(c.positive.as_deref(), Some("fraud"));
         assert_eq!(c.bootstrap_resamples, 1000);
-        let e = toml::from_str::<ClassificationConfig>("positiv = \"fraud\"").unwrap_err().to_string();
+        let e = toml::from_str::<ClassificationConfig>("positiv = \"fraud\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown field `positiv`"), "{e}");
     }
 

@@ -275,7 +275,15 @@ mod tests {
         let predicted: Vec<&str> = labels
             .iter()
             .enumerate()
-            .map(|(i, &l)| if i < correct { l } else if l == "a" { "b" } else { "a" })
+            .map(|(i, &l)| {
+                if i < correct {
+                    l
+                } else if l == "a" {
+                    "b"
+                } else {
+                    "a"
+                }
+            })
             .collect();
         let classes = Some(vec!["a".to_string(), "b".to_string()]);
         let d = ClassificationData::from_labels(&labels, &predicted, Probabilities::None, classes).unwrap();
@@ -304,7 +312,11 @@ mod tests {
         assert!((r.allowed_low.unwrap() - 0.825_634_338_495_086_5).abs() < 1e-9, "{r:?}");
         assert_eq!(r.allowed_high, None);
         assert_eq!(r.dropped, vec![2]);
-        assert!(r.windows[2].reason.contains("outside the allowed >= 0.825634"), "{}", r.windows[2].reason);
+        assert!(
+            r.windows[2].reason.contains("outside the allowed >= 0.825634"),
+            "{}",
+            r.windows[2].reason
+        );
         assert!(r.windows[3].reason.starts_with("not checked: no rows"));
         assert!(!r.windows[0].dropped && r.windows[0].reason.starts_with("baseline"));
 
@@ -355,13 +367,21 @@ mod tests {
             tolerance: Tolerance::BaselineCi,
         };
         let r = bias.check(&windows).unwrap();
-        assert!((r.allowed_high.unwrap() - 1.131_585_734_076_171_7).abs() < 1e-9, "{r:?}");
+        assert!(
+            (r.allowed_high.unwrap() - 1.131_585_734_076_171_7).abs() < 1e-9,
+            "{r:?}"
+        );
         assert_eq!(r.dropped, vec![2]);
         let rel = PerformanceDrop {
             tolerance: Tolerance::Relative { max_drop: 0.1 },
             ..bias
         };
-        assert!(rel.check(&windows).unwrap_err().to_string().contains("use an absolute tolerance"));
+        assert!(
+            rel.check(&windows)
+                .unwrap_err()
+                .to_string()
+                .contains("use an absolute tolerance")
+        );
     }
 
     #[test]
@@ -384,7 +404,13 @@ mod tests {
             baseline_window: 1,
             ..check.clone()
         };
-        assert!(wrong.check(&windows).unwrap_err().to_string().contains("rmse is not computed"));
+        assert!(
+            wrong
+                .check(&windows)
+                .unwrap_err()
+                .to_string()
+                .contains("rmse is not computed")
+        );
         let negative = PerformanceDrop {
             baseline_window: 1,
             tolerance: Tolerance::Absolute { max_drop: -0.1 },
@@ -400,7 +426,9 @@ mod tests {
         assert_eq!(c.metric, MetricName::RocAuc);
         assert_eq!(c.tolerance, Tolerance::Relative { max_drop: 0.05 });
         assert_eq!(c.baseline_window, 0);
-        let e = toml::from_str::<PerformanceDrop>("metric = \"auc\"").unwrap_err().to_string();
+        let e = toml::from_str::<PerformanceDrop>("metric = \"auc\"")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown variant `auc`"), "{e}");
     }
 }

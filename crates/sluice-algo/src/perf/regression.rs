@@ -113,7 +113,12 @@ mod tests {
     fn sklearn_docstring_values() {
         // sklearn: mean_absolute_error([3, -0.5, 2, 7], [2.5, 0.0, 2, 8]) = 0.5,
         // root_mean_squared_error(...) = 0.6123724356957945.
-        let r = regression_report(&[3.0, -0.5, 2.0, 7.0], &[2.5, 0.0, 2.0, 8.0], &RegressionConfig::default()).unwrap();
+        let r = regression_report(
+            &[3.0, -0.5, 2.0, 7.0],
+            &[2.5, 0.0, 2.0, 8.0],
+            &RegressionConfig::default(),
+        )
+        .unwrap();
         assert_eq!(r.mae.value(), Some(0.5));
         assert!((r.rmse.value().unwrap() - 0.612_372_435_695_794_5).abs() < 1e-15);
         // Errors -0.5, 0.5, 0, 1: bias 0.25.
@@ -143,7 +148,15 @@ mod tests {
         assert_eq!(r.rmse, Metric::undefined("no rows in this window"));
         let one = regression_report(&[1.0], &[3.0], &RegressionConfig::default()).unwrap();
         assert_eq!(one.rmse.value(), Some(2.0));
-        assert!(one.rmse.estimate().unwrap().note.as_deref().unwrap().contains("one row"));
+        assert!(
+            one.rmse
+                .estimate()
+                .unwrap()
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("one row")
+        );
         let e = regression_report(&[1.0, f64::NAN], &[1.0, 2.0], &RegressionConfig::default())
             .unwrap_err()
             .to_string();

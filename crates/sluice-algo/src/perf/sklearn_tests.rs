@@ -105,7 +105,10 @@ fn binary_metrics_match_sklearn() {
             let e = m.estimate().unwrap();
             let ci = e.ci.unwrap();
             assert!(ci.low <= e.value && e.value <= ci.high, "case {i} {name}: {e:?}");
-            assert!(ci.high - ci.low > 0.01 && ci.high - ci.low < 0.6, "case {i} {name}: {e:?}");
+            assert!(
+                ci.high - ci.low > 0.01 && ci.high - ci.low < 0.6,
+                "case {i} {name}: {e:?}"
+            );
         }
     }
 }
@@ -125,7 +128,10 @@ fn recall_bootstrap_width_matches_binomial_theory() {
     let e = r.recall.estimate().unwrap();
     let ci = e.ci.unwrap();
     let wald = 1.959_964 * (e.value * (1.0 - e.value) / m).sqrt();
-    assert!(((ci.high - ci.low) / 2.0 - wald).abs() < 0.15 * wald, "{ci:?} vs half-width {wald}");
+    assert!(
+        ((ci.high - ci.low) / 2.0 - wald).abs() < 0.15 * wald,
+        "{ci:?} vs half-width {wald}"
+    );
 }
 
 #[test]

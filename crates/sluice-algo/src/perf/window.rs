@@ -247,7 +247,14 @@ mod tests {
     fn fixed_width_aligns_to_origin_and_keeps_gaps() {
         // Days of 86400 s: rows on day 0, day 0, day 2 (day 1 empty), and a negative time.
         let times = [100, 86_399, 2 * 86_400 + 5, -1];
-        let w = assign_windows(&times, &WindowSpec::Width { width: 86_400, origin: 0 }).unwrap();
+        let w = assign_windows(
+            &times,
+            &WindowSpec::Width {
+                width: 86_400,
+                origin: 0,
+            },
+        )
+        .unwrap();
         assert_eq!(rows_of(&w), vec![vec![3], vec![0, 1], vec![], vec![2]]);
         assert_eq!(
             w[0].bounds,
@@ -258,7 +265,10 @@ mod tests {
                 rows: 1
             }
         );
-        assert_eq!((w[2].bounds.start, w[2].bounds.end, w[2].bounds.rows), (86_400, 172_800, 0));
+        assert_eq!(
+            (w[2].bounds.start, w[2].bounds.end, w[2].bounds.rows),
+            (86_400, 172_800, 0)
+        );
         // A shifted origin moves the boundaries, not the rows' order.
         let w = assign_windows(&[0, 4, 5, 9], &WindowSpec::Width { width: 5, origin: 2 }).unwrap();
         assert_eq!(rows_of(&w), vec![vec![0], vec![1, 2], vec![3]]);
@@ -267,13 +277,19 @@ mod tests {
 
     #[test]
     fn fixed_width_errors() {
-        let e = assign_windows(&[0], &WindowSpec::Width { width: 0, origin: 0 }).unwrap_err().to_string();
+        let e = assign_windows(&[0], &WindowSpec::Width { width: 0, origin: 0 })
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("positive width"), "{e}");
         let e = assign_windows(&[0, 1_700_000_000_000], &WindowSpec::Width { width: 60, origin: 0 })
             .unwrap_err()
             .to_string();
         assert!(e.contains("seconds, not milliseconds"), "{e}");
-        assert!(assign_windows(&[], &WindowSpec::Width { width: 1, origin: 0 }).unwrap().is_empty());
+        assert!(
+            assign_windows(&[], &WindowSpec::Width { width: 1, origin: 0 })
+                .unwrap()
+                .is_empty()
+        );
         // Extreme times do not overflow.
         let w = assign_windows(&[i64::MIN, i64::MIN + 1], &WindowSpec::Width { width: 10, origin: 3 }).unwrap();
         assert_eq!(w.iter().map(|w| w.bounds.rows).sum::<usize>(), 2);
@@ -293,16 +309,35 @@ mod tests {
         // All one batch: one window, however many were asked for.
         let w = assign_windows(&[5; 4], &WindowSpec::EqualCount { count: 3 }).unwrap();
         assert_eq!(w.len(), 1);
-        assert_eq!(w[0].bounds, WindowBounds { index: 0, start: 5, end: 6, rows: 4 });
+        assert_eq!(
+            w[0].bounds,
+            WindowBounds {
+                index: 0,
+                start: 5,
+                end: 6,
+                rows: 4
+            }
+        );
         // Fewer rows than windows: one row each.
-        assert_eq!(assign_windows(&[3, 1], &WindowSpec::EqualCount { count: 5 }).unwrap().len(), 2);
+        assert_eq!(
+            assign_windows(&[3, 1], &WindowSpec::EqualCount { count: 5 })
+                .unwrap()
+                .len(),
+            2
+        );
         assert!(assign_windows(&[1], &WindowSpec::EqualCount { count: 0 }).is_err());
     }
 
     #[test]
     fn spec_from_toml() {
         let s: WindowSpec = toml::from_str("kind = \"width\"\nwidth = 86400").unwrap();
-        assert_eq!(s, WindowSpec::Width { width: 86_400, origin: 0 });
+        assert_eq!(
+            s,
+            WindowSpec::Width {
+                width: 86_400,
+                origin: 0
+            }
+        );
         let s: WindowSpec = toml::from_str("kind = \"equal_count\"\ncount = 4").unwrap();
         assert_eq!(s, WindowSpec::EqualCount { count: 4 });
         let e = toml::from_str::<WindowSpec>("kind = \"width\"\nwidth = 10\nwindows = 3")
@@ -327,8 +362,14 @@ mod tests {
         assert_eq!(r[2].report.accuracy.value(), Some(0.5));
         assert!(classification_windows(&d, &times[1..], &spec, &ClassificationConfig::default()).is_err());
 
-        let rr = regression_windows(&[1.0, 2.0, 3.0], &[1.0, 2.5, 5.0], &[0, 1, 1], &spec, &RegressionConfig::default())
-            .unwrap();
+        let rr = regression_windows(
+            &[1.0, 2.0, 3.0],
+            &[1.0, 2.5, 5.0],
+            &[0, 1, 1],
+            &spec,
+            &RegressionConfig::default(),
+        )
+        .unwrap();
         assert_eq!(rr[0].report.mae.value(), Some(0.0));
         assert_eq!(rr[1].report.mae.value(), Some(1.25));
         assert!(regression_windows(&[1.0], &[1.0], &[0, 1], &spec, &RegressionConfig::default()).is_err());
