@@ -1,0 +1,1 @@
+//! Self-contained HTML drift report (written in the next step).
