@@ -26,11 +26,13 @@
 //! and left out of the near-duplicate search.
 //!
 //! The table is held in memory; the checks are one pass per column (columns in parallel) plus one
-//! row-hash pass, and the near-duplicate search is parallel over rows.
+//! row-hash pass, and the near-duplicate search is parallel over rows. [`html::render`] turns reports
+//! into a self-contained HTML page in the profile report's style.
 
 pub mod duplicates;
 pub mod error;
 pub mod formats;
+pub mod html;
 pub mod minhash;
 pub mod missing;
 pub mod outliers;
@@ -879,7 +881,20 @@ fn near_duplicate_finding(
             clusters,
             candidate_pairs: r.candidate_pairs,
             verified_pairs: r.verified_pairs,
-            largest: r.clusters.into_iter().take(opts.examples).collect(),
+            largest: r
+                .clusters
+                .into_iter()
+                .take(opts.examples)
+                .map(|mut cl| {
+                    cl.texts = cl
+                        .rows
+                        .iter()
+                        .take(Cluster::TEXTS)
+                        .map(|&row| table.str_at(c, row).unwrap_or_default().to_owned())
+                        .collect();
+                    cl
+                })
+                .collect(),
         },
         rows: flagged,
     }))

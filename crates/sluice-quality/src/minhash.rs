@@ -814,6 +814,7 @@ pub fn near_duplicates(texts: &[Option<&str>], cfg: &NearDupConfig) -> crate::Re
         .map(|(root, rows)| Cluster {
             rows,
             min_similarity: min_sim.get(&root).copied().unwrap_or(1.0),
+            texts: Vec::new(),
         })
         .collect();
     clusters.sort_by(|x, y| y.rows.len().cmp(&x.rows.len()).then(x.rows[0].cmp(&y.rows[0])));

@@ -74,6 +74,15 @@ pub struct Cluster {
     pub rows: Vec<u64>,
     /// The lowest Jaccard similarity among the verified pairs that joined the cluster.
     pub min_similarity: f64,
+    /// The texts of its first rows (at most [`Cluster::TEXTS`]), in row order; filled in for the
+    /// clusters a finding reports, so a reader sees what was matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub texts: Vec<String>,
+}
+
+impl Cluster {
+    /// Texts kept per reported cluster.
+    pub const TEXTS: usize = 10;
 }
 
 /// Spellings of one category that differ only in case, spacing or accents.
