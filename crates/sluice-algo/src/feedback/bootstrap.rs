@@ -19,16 +19,21 @@
 //! using Poisson frequencies"; Chamandy et al. 2012, "Estimating uncertainty for massive data
 //! streams", Google) has the same large-sample behaviour as the multinomial one and is the
 //! default: the data are read once, row by row, while all `B` replicate sums stay in cache. Two
-//! exact shortcuts make sparse data cheap: rows with `a_i = b_i = 0` are skipped (they change no
-//! sum), and when `b_i = 1` the rows with `a_i = 0` of a chunk only add their total count to the
-//! denominator, which is one `Poisson(m)` draw per replicate instead of `m` draws (a sum of
-//! independent Poisson(1) counts is Poisson(m)). Poisson(1) counts come from 32 random bits by an
+//! exact shortcuts make sparse data cheap: rows whose terms are all 0 are skipped (they change no
+//! sum), and when a statistic is a mean (`b_i = 1`) those rows of a chunk only add their total
+//! count to the denominator, which is one `Poisson(m)` draw per replicate instead of `m` draws (a
+//! sum of independent Poisson(1) counts is Poisson(m)). Poisson(1) counts come from 32 random bits by an
 //! inverse-CDF table (probabilities exact to 2^-32).
 //!
-//! Cost, measured on the project's 2-core AMD EPYC VM (release build, machine shared with other
-//! builds, load average ~6): about 1 ns of CPU per (row, replicate) with dense terms, so 1,000
-//! Poisson replicates over 10M rows take ~10 s of CPU, ~5 s of wall time on two idle cores (13 s
-//! measured under that load); IPS over 10M rows with 0.4% non-zero rewards takes 0.26 s.
+//! Several statistics of the same rows ([`bootstrap_ratios`], e.g. IPS, SNIPS and DR of one log)
+//! share their replicates: the counts of a row are drawn once and multiply every statistic's
+//! terms, so `k` statistics cost one pass and one set of random draws instead of `k`. The sums
+//! of a replicate are kept side by side (`[f64; G]`, up to four columns per pass, the count of
+//! rows being one of them when a statistic is a mean), so each draw feeds `4 G` multiply-adds.
+//!
+//! Cost: about 1 ns of CPU per (row, replicate) for one dense statistic on the project's 2-core
+//! AMD EPYC VM, and little more for four columns (the draws dominate); docs/benchmarks.md has
+//! the measured end-to-end figures (`bench/ope_vs_obp.sh`).
 //!
 //! Determinism: rows are cut into chunks of [`CHUNK_ROWS`]; chunk `k` draws from the SplitMix64
 //! stream `k` of the seed and the per-chunk sums are added in chunk order, so the interval is the
@@ -40,7 +45,7 @@ use rand_distr::{Distribution, Poisson};
 use serde::{Deserialize, Serialize};
 
 use super::par::{map_chunks, thread_count};
-use super::rng::{BUCKET_BITS, POISSON1, STRADDLE, SplitMix64};
+use super::rng::{BUCKET_BITS, POISSON1, Poisson1Table, STRADDLE, SplitMix64};
 use crate::error::{Error, Result};
 
 /// Rows per chunk of the Poisson bootstrap: large enough that per-chunk bookkeeping (two arrays of
@@ -127,6 +132,17 @@ pub struct BootstrapInterval {
     pub dropped: usize,
 }
 
+/// One statistic of a joint bootstrap, by column index: `sum(c_i x_i) / sum(c_i y_i)` with `x`
+/// the numerator column and `y` the denominator column, or `y_i = 1` (a mean) when `denominator`
+/// is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ratio {
+    /// Column of the numerator terms.
+    pub numerator: usize,
+    /// Column of the denominator terms; `None` for a mean.
+    pub denominator: Option<usize>,
+}
+
 /// Percentile bootstrap of the mean of `values`.
 pub fn bootstrap_mean(values: &[f64], config: &BootstrapConfig) -> Result<BootstrapInterval> {
     bootstrap_ratio(values, None, config)
@@ -139,46 +155,116 @@ pub fn bootstrap_ratio(
     denominator: Option<&[f64]>,
     config: &BootstrapConfig,
 ) -> Result<BootstrapInterval> {
+    if let Some(den) = denominator
+        && den.len() != numerator.len()
+    {
+        return Err(Error::LengthMismatch {
+            what: "bootstrap numerator and denominator",
+            left: numerator.len(),
+            right: den.len(),
+        });
+    }
+    let columns: Vec<&[f64]> = std::iter::once(numerator).chain(denominator).collect();
+    let ratio = Ratio {
+        numerator: 0,
+        denominator: denominator.map(|_| 1),
+    };
+    let mut out = bootstrap_ratios(&columns, &[ratio], config)?;
+    Ok(out.pop().expect("bug: one interval per ratio"))
+}
+
+/// Percentile-bootstrap intervals of several ratio statistics of the same rows, from one set of
+/// replicates: replicate `r` weights row `i` by the same count `c_ri` in every statistic, so all
+/// of them are computed in one pass over the rows (the Poisson counts are drawn once per row and
+/// replicate, whatever the number of statistics), and the joint distribution is valid too (e.g.
+/// for the difference of two estimators). Each statistic's replicates have the distribution
+/// [`bootstrap_ratio`] gives it alone; the numbers are the same too when no row is zero in every
+/// column (all-zero rows are skipped, which shifts the random stream), and always with a single
+/// statistic.
+///
+/// `columns` are the per-row terms (equal lengths, finite; a column used as a denominator must be
+/// `>= 0`). Pass a column once even if several statistics use it.
+pub fn bootstrap_ratios(
+    columns: &[&[f64]],
+    ratios: &[Ratio],
+    config: &BootstrapConfig,
+) -> Result<Vec<BootstrapInterval>> {
     config.validate()?;
-    let n = numerator.len();
+    let n = columns.first().map_or(0, |c| c.len());
     if n == 0 {
         return Err(Error::Empty {
             what: "bootstrap input",
             min: 1,
         });
     }
-    if let Some(den) = denominator {
-        if den.len() != n {
-            return Err(Error::LengthMismatch {
-                what: "bootstrap numerator and denominator",
-                left: n,
-                right: den.len(),
-            });
-        }
-        if let Some(i) = den.iter().position(|d| !d.is_finite() || *d < 0.0) {
-            return Err(Error::Invalid {
-                what: "bootstrap denominator",
-                detail: format!("row {i} is {}; terms must be finite and >= 0", den[i]),
-            });
-        }
-    }
-    if let Some(i) = numerator.iter().position(|a| !a.is_finite()) {
-        return Err(Error::Invalid {
-            what: "bootstrap numerator",
-            detail: format!("row {i} is {}; terms must be finite", numerator[i]),
+    if let Some(c) = columns.iter().find(|c| c.len() != n) {
+        return Err(Error::LengthMismatch {
+            what: "bootstrap columns",
+            left: n,
+            right: c.len(),
         });
     }
-
-    let (num_sums, den_sums) = match config.resampling {
-        Resampling::Poisson => poisson_sums(numerator, denominator, config),
-        Resampling::Multinomial => multinomial_sums(numerator, denominator, config),
+    if ratios.is_empty() {
+        return Err(Error::Empty {
+            what: "bootstrap statistics",
+            min: 1,
+        });
+    }
+    let mut is_denominator = vec![false; columns.len()];
+    for r in ratios {
+        for c in std::iter::once(r.numerator).chain(r.denominator) {
+            if c >= columns.len() {
+                return Err(Error::Invalid {
+                    what: "bootstrap statistic",
+                    detail: format!("refers to column {c}, but only {} columns were given", columns.len()),
+                });
+            }
+        }
+        if let Some(d) = r.denominator {
+            is_denominator[d] = true;
+        }
+    }
+    for (column, &den) in columns.iter().zip(&is_denominator) {
+        let bad = |v: &f64| !v.is_finite() || (den && *v < 0.0);
+        if let Some(i) = column.iter().position(bad) {
+            return Err(Error::Invalid {
+                what: if den {
+                    "bootstrap denominator"
+                } else {
+                    "bootstrap numerator"
+                },
+                detail: format!(
+                    "row {i} is {}; terms must be finite{}",
+                    column[i],
+                    if den { " and >= 0" } else { "" }
+                ),
+            });
+        }
+    }
+    // Internal columns: the given ones, then an implicit column of ones when a mean needs the
+    // replicate's total count.
+    let with_count = ratios.iter().any(|r| r.denominator.is_none());
+    let width = columns.len() + usize::from(with_count);
+    let sums = match config.resampling {
+        Resampling::Poisson => poisson_sums(columns, with_count, config),
+        Resampling::Multinomial => multinomial_sums(columns, with_count, config),
     };
-    let mut replicates: Vec<f64> = num_sums
+    ratios
         .iter()
-        .zip(&den_sums)
-        .filter(|(_, d)| **d > 0.0)
-        .map(|(a, d)| a / d)
-        .collect();
+        .map(|r| {
+            let den = r.denominator.unwrap_or(columns.len());
+            let replicates: Vec<f64> = sums
+                .chunks_exact(width)
+                .filter(|s| s[den] > 0.0)
+                .map(|s| s[r.numerator] / s[den])
+                .collect();
+            interval(replicates, config)
+        })
+        .collect()
+}
+
+/// The percentile interval of a statistic's replicates (those with a positive denominator).
+fn interval(mut replicates: Vec<f64>, config: &BootstrapConfig) -> Result<BootstrapInterval> {
     let dropped = config.resamples - replicates.len();
     if replicates.len() < 2 {
         return Err(Error::Invalid {
@@ -219,78 +305,114 @@ fn std_dev(values: &[f64]) -> f64 {
     (ss / (n - 1.0)).sqrt()
 }
 
-/// Per-replicate numerator and denominator sums of the Poisson bootstrap.
-fn poisson_sums(numerator: &[f64], denominator: Option<&[f64]>, config: &BootstrapConfig) -> (Vec<f64>, Vec<f64>) {
+/// Columns summed per kernel call: each call keeps `B x GROUP` sums, a few tens of KB for the
+/// usual `B`, in cache while the rows stream past.
+const GROUP: usize = 4;
+
+/// Replicate sums of the Poisson bootstrap, row-major `B x width` (`width` = the columns, plus
+/// the count when `with_count`).
+///
+/// The columns are processed in groups of up to [`GROUP`]; every group's pass skips the same
+/// all-zero rows and so consumes the random stream identically, which gives each row the same
+/// count in every group. Only the group holding the count column draws the `Poisson(m)` total of
+/// a chunk's skipped rows, after its rows.
+fn poisson_sums(columns: &[&[f64]], with_count: bool, config: &BootstrapConfig) -> Vec<f64> {
     let b = config.resamples;
-    let per_chunk = map_chunks(
-        numerator.len(),
-        CHUNK_ROWS,
-        thread_count(config.threads),
-        |chunk, rows| {
-            let mut rng = SplitMix64::stream(config.seed, chunk as u64);
-            let mut acc = Accumulator::new(b);
-            let mut unit_zero_rows = 0_u64;
-            for i in rows {
-                let a = numerator[i];
-                let d = denominator.map_or(1.0, |den| den[i]);
-                if a == 0.0 {
-                    if d == 0.0 {
-                        continue;
-                    }
-                    if denominator.is_none() {
-                        unit_zero_rows += 1;
-                        continue;
-                    }
-                }
-                acc.push(a, d, &mut rng);
-            }
-            acc.flush(&mut rng);
-            if unit_zero_rows > 0 {
-                let poisson =
-                    Poisson::new(unit_zero_rows as f64).expect("bug: a positive row count is a valid Poisson mean");
-                for t in &mut acc.den {
-                    *t += poisson.sample(&mut rng);
+    let width = columns.len() + usize::from(with_count);
+    let mut sums = vec![0.0; b * width];
+    let threads = thread_count(config.threads);
+    let n = columns[0].len();
+    let mut first = 0;
+    while first < width {
+        let last = (first + GROUP).min(width);
+        let group: Vec<Column<'_>> = (first..last)
+            .map(|j| columns.get(j).map_or(Column::Ones, |c| Column::Values(c)))
+            .collect();
+        let per_chunk = map_chunks(n, CHUNK_ROWS, threads, |chunk, rows| match group.len() {
+            1 => chunk_sums::<1>(columns, &group, chunk, rows, config),
+            2 => chunk_sums::<2>(columns, &group, chunk, rows, config),
+            3 => chunk_sums::<3>(columns, &group, chunk, rows, config),
+            _ => chunk_sums::<4>(columns, &group, chunk, rows, config),
+        });
+        let g = last - first;
+        for chunk in per_chunk {
+            for (total, part) in sums.chunks_exact_mut(width).zip(chunk.chunks_exact(g)) {
+                for (t, x) in total[first..last].iter_mut().zip(part) {
+                    *t += x;
                 }
             }
-            (acc.num, acc.den)
-        },
-    );
-    let mut num = vec![0.0; b];
-    let mut den = vec![0.0; b];
-    for (chunk_num, chunk_den) in per_chunk {
-        for (s, x) in num.iter_mut().zip(chunk_num) {
-            *s += x;
         }
-        for (t, x) in den.iter_mut().zip(chunk_den) {
-            *t += x;
-        }
+        first = last;
     }
-    (num, den)
+    sums
 }
 
-/// Replicate sums of one chunk. Rows are buffered in blocks of four so that one 64-bit random
-/// draw gives the four rows' counts of a replicate (four 14-bit table lookups) and each
-/// replicate's two sums are loaded and stored once per block instead of once per row.
-struct Accumulator {
-    num: Vec<f64>,
-    den: Vec<f64>,
-    block: [(f64, f64); 4],
+/// A column of per-row terms, or the implicit all-ones column that counts rows.
+#[derive(Clone, Copy)]
+enum Column<'a> {
+    Values(&'a [f64]),
+    Ones,
+}
+
+/// The sums of one chunk of rows for a group of `G` columns, row-major `B x G`.
+fn chunk_sums<const G: usize>(
+    all: &[&[f64]],
+    group: &[Column<'_>],
+    chunk: usize,
+    rows: std::ops::Range<usize>,
+    config: &BootstrapConfig,
+) -> Vec<f64> {
+    let b = config.resamples;
+    let mut rng = SplitMix64::stream(config.seed, chunk as u64);
+    let mut acc = Accumulator::<G> {
+        sums: vec![[0.0; G]; b],
+        block: [[0.0; G]; 4],
+        filled: 0,
+        table: &POISSON1,
+    };
+    let mut zero_rows = 0_u64;
+    for i in rows {
+        if all.iter().all(|c| c[i] == 0.0) {
+            zero_rows += 1;
+            continue;
+        }
+        let mut row = [0.0; G];
+        for (v, col) in row.iter_mut().zip(group) {
+            *v = match col {
+                Column::Values(c) => c[i],
+                Column::Ones => 1.0,
+            };
+        }
+        acc.push(row, &mut rng);
+    }
+    acc.flush(&mut rng);
+    let mut sums = acc.sums;
+    if zero_rows > 0
+        && let Some(j) = group.iter().position(|c| matches!(c, Column::Ones))
+    {
+        // A sum of m independent Poisson(1) counts is Poisson(m): the skipped rows' counts.
+        let poisson = Poisson::new(zero_rows as f64).expect("bug: a positive row count is a valid Poisson mean");
+        for s in &mut sums {
+            s[j] += poisson.sample(&mut rng);
+        }
+    }
+    sums.into_iter().flatten().collect()
+}
+
+/// Replicate sums of one chunk for `G` columns. Rows are buffered in blocks of four so that one
+/// 64-bit random draw gives the four rows' counts of a replicate (four 14-bit table lookups),
+/// and each replicate's `G` sums are loaded and stored once per block instead of once per row.
+struct Accumulator<'t, const G: usize> {
+    sums: Vec<[f64; G]>,
+    block: [[f64; G]; 4],
     filled: usize,
+    table: &'t Poisson1Table,
 }
 
-impl Accumulator {
-    fn new(resamples: usize) -> Self {
-        Self {
-            num: vec![0.0; resamples],
-            den: vec![0.0; resamples],
-            block: [(0.0, 0.0); 4],
-            filled: 0,
-        }
-    }
-
+impl<const G: usize> Accumulator<'_, G> {
     #[inline]
-    fn push(&mut self, a: f64, d: f64, rng: &mut SplitMix64) {
-        self.block[self.filled] = (a, d);
+    fn push(&mut self, row: [f64; G], rng: &mut SplitMix64) {
+        self.block[self.filled] = row;
         self.filled += 1;
         if self.filled == 4 {
             self.flush(rng);
@@ -302,12 +424,12 @@ impl Accumulator {
         if self.filled == 0 {
             return;
         }
-        self.block[self.filled..].fill((0.0, 0.0));
+        self.block[self.filled..].fill([0.0; G]);
         self.filled = 0;
-        let table = &*POISSON1;
+        let table = self.table;
         let mask = (1_u64 << BUCKET_BITS) - 1;
-        let [(a0, d0), (a1, d1), (a2, d2), (a3, d3)] = self.block;
-        for (s, t) in self.num.iter_mut().zip(self.den.iter_mut()) {
+        let [x0, x1, x2, x3] = self.block;
+        for s in self.sums.iter_mut() {
             let bits = rng.next();
             let g = [
                 (bits & mask) as usize,
@@ -325,36 +447,41 @@ impl Accumulator {
                 }
             }
             let c = c.map(f64::from);
-            *s += c[0] * a0 + c[1] * a1 + c[2] * a2 + c[3] * a3;
-            *t += c[0] * d0 + c[1] * d1 + c[2] * d2 + c[3] * d3;
+            for j in 0..G {
+                s[j] += c[0] * x0[j] + c[1] * x1[j] + c[2] * x2[j] + c[3] * x3[j];
+            }
         }
     }
 }
 
-/// Per-replicate numerator and denominator sums of the multinomial bootstrap.
-fn multinomial_sums(numerator: &[f64], denominator: Option<&[f64]>, config: &BootstrapConfig) -> (Vec<f64>, Vec<f64>) {
-    let n = numerator.len();
+/// Replicate sums of the multinomial bootstrap, row-major `B x width` as in [`poisson_sums`].
+fn multinomial_sums(columns: &[&[f64]], with_count: bool, config: &BootstrapConfig) -> Vec<f64> {
+    let n = columns[0].len();
     let per_chunk = map_chunks(
         config.resamples,
         MULTINOMIAL_CHUNK,
         thread_count(config.threads),
         |_, replicates| {
-            replicates
-                .map(|r| {
-                    let mut rng = SplitMix64::stream(config.seed, r as u64);
-                    let mut a = 0.0;
-                    let mut d = 0.0;
-                    for _ in 0..n {
-                        let i = rng.below(n as u64) as usize;
-                        a += numerator[i];
-                        d += denominator.map_or(1.0, |den| den[i]);
+            let mut out = Vec::with_capacity(replicates.len() * (columns.len() + 1));
+            for r in replicates {
+                let mut rng = SplitMix64::stream(config.seed, r as u64);
+                let start = out.len();
+                out.resize(start + columns.len(), 0.0);
+                let sums = &mut out[start..];
+                for _ in 0..n {
+                    let i = rng.below(n as u64) as usize;
+                    for (s, c) in sums.iter_mut().zip(columns) {
+                        *s += c[i];
                     }
-                    (a, d)
-                })
-                .collect::<Vec<_>>()
+                }
+                if with_count {
+                    out.push(n as f64);
+                }
+            }
+            out
         },
     );
-    per_chunk.into_iter().flatten().unzip()
+    per_chunk.concat()
 }
 
 #[cfg(test)]
@@ -422,6 +549,100 @@ mod tests {
             let other = bootstrap_mean(&x, &cfg).unwrap();
             assert_ne!(one, other, "{resampling:?}: the seed must matter");
         }
+    }
+
+    #[test]
+    fn joint_replicates_equal_separate_runs_on_dense_rows() {
+        // Five columns plus the count: two kernel groups that must give every row the same count,
+        // so each statistic's interval equals the one computed for it alone.
+        let n = 2 * CHUNK_ROWS + 101;
+        let cols: Vec<Vec<f64>> = (0..5)
+            .map(|c| normal_sample(n, 20 + c).iter().map(|v| v.abs() + 0.1).collect())
+            .collect();
+        let refs: Vec<&[f64]> = cols.iter().map(Vec::as_slice).collect();
+        let ratios = [
+            Ratio {
+                numerator: 0,
+                denominator: None,
+            },
+            Ratio {
+                numerator: 1,
+                denominator: Some(2),
+            },
+            Ratio {
+                numerator: 4,
+                denominator: None,
+            },
+            Ratio {
+                numerator: 3,
+                denominator: Some(4),
+            },
+        ];
+        for resampling in [Resampling::Poisson, Resampling::Multinomial] {
+            let mut cfg = config(resampling, 300, 17);
+            cfg.threads = 2;
+            let joint = bootstrap_ratios(&refs, &ratios, &cfg).unwrap();
+            for (r, got) in ratios.iter().zip(&joint) {
+                let alone = bootstrap_ratio(refs[r.numerator], r.denominator.map(|d| refs[d]), &cfg).unwrap();
+                assert_eq!(*got, alone, "{resampling:?} {r:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn joint_replicates_share_counts_across_statistics() {
+        // Statistic 1 is statistic 0 times 3 on every row: with shared counts every replicate of
+        // the ratio keeps that factor, so the intervals scale exactly (up to rounding).
+        let x = normal_sample(10_000, 4);
+        let y: Vec<f64> = x.iter().map(|v| 3.0 * v).collect();
+        let sparse: Vec<f64> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 10 == 0 { *v } else { 0.0 })
+            .collect();
+        let ratios = [
+            Ratio {
+                numerator: 0,
+                denominator: None,
+            },
+            Ratio {
+                numerator: 1,
+                denominator: None,
+            },
+            Ratio {
+                numerator: 2,
+                denominator: None,
+            },
+        ];
+        let out = bootstrap_ratios(&[&x, &y, &sparse], &ratios, &config(Resampling::Poisson, 500, 3)).unwrap();
+        assert!((out[1].lower / out[0].lower - 3.0).abs() < 1e-12);
+        assert!((out[1].upper / out[0].upper - 3.0).abs() < 1e-12);
+        assert!((out[1].std_error / out[0].std_error - 3.0).abs() < 1e-9);
+        // The sparse column is bootstrapped over all rows (the count includes its zero rows).
+        let alone = bootstrap_mean(&sparse, &config(Resampling::Poisson, 4_000, 3)).unwrap();
+        assert!(
+            (out[2].std_error / alone.std_error - 1.0).abs() < 0.15,
+            "{:?} vs {alone:?}",
+            out[2]
+        );
+        assert!(matches!(
+            bootstrap_ratios(
+                &[&x],
+                &[Ratio {
+                    numerator: 1,
+                    denominator: None
+                }],
+                &BootstrapConfig::default()
+            ),
+            Err(Error::Invalid {
+                what: "bootstrap statistic",
+                ..
+            })
+        ));
+        assert!(matches!(
+            bootstrap_ratios(&[&x, &y[..10]], &ratios[..1], &BootstrapConfig::default()),
+            Err(Error::LengthMismatch { .. })
+        ));
     }
 
     #[test]
