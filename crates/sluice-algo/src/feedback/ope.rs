@@ -19,7 +19,9 @@
 //! the correction term is dropped where `w > tau`, leaving the model's `qbar`). Every estimator is
 //! a ratio of per-row sums, which is what [`super::bootstrap`] resamples; its intervals differ from
 //! obp's in one respect: a SNIPS replicate renormalises by its own weights, where obp resamples
-//! rows already divided by the full-sample mean weight.
+//! rows already divided by the full-sample mean weight. [`evaluate_many`] computes several
+//! estimators in one bootstrap pass with shared replicates (terms common to two estimators, like
+//! IPS's and SNIPS's numerator, are materialised once).
 //!
 //! Invariant: an estimate is computed only from validated input. Propensities must lie in (0, 1],
 //! target probabilities in [0, 1], each target distribution must sum to 1 and give the logged
@@ -27,7 +29,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::bootstrap::{BootstrapConfig, BootstrapInterval, bootstrap_ratio};
+use super::bootstrap::{BootstrapConfig, BootstrapInterval, Ratio, bootstrap_ratios};
 use crate::error::{Error, Result};
 
 /// Tolerance on `sum_a pi_e(a|x) = 1` for a target distribution row.
@@ -233,15 +235,20 @@ pub fn row_terms(estimator: Estimator, input: &OpeInput<'_>) -> Result<(Vec<f64>
 
 /// Point estimate, percentile-bootstrap interval and weight diagnostics.
 pub fn evaluate(estimator: Estimator, input: &OpeInput<'_>, bootstrap: &BootstrapConfig) -> Result<OpeEstimate> {
-    let checked = Checked::new(estimator, input)?;
-    let (num, den) = checked.terms();
-    // Summed in row order, as `estimate` does, so both give the same value bit for bit.
-    let total = den.as_ref().map_or(num.len() as f64, |d| d.iter().sum());
-    if total <= 0.0 {
-        return Err(no_weight_error());
-    }
-    let value = num.iter().sum::<f64>() / total;
-    let interval = bootstrap_ratio(&num, den.as_deref(), bootstrap)?;
+    let mut out = evaluate_many(&[estimator], input, bootstrap)?;
+    Ok(out.pop().expect("bug: one estimate per estimator"))
+}
+
+/// [`evaluate`] for several estimators on the same input, in one bootstrap pass: the values are
+/// those [`evaluate`] gives one at a time; the intervals come from shared replicates (see
+/// [`bootstrap_ratios`]), so each has the distribution [`evaluate`] would give it and the
+/// differences between estimators are bootstrapped consistently.
+pub fn evaluate_many(
+    estimators: &[Estimator],
+    input: &OpeInput<'_>,
+    bootstrap: &BootstrapConfig,
+) -> Result<Vec<OpeEstimate>> {
+    let estimates = estimate_with_intervals(estimators, input, bootstrap)?;
     let logged = input.logged;
     let weights: Vec<f64> = logged
         .target_prob
@@ -249,12 +256,107 @@ pub fn evaluate(estimator: Estimator, input: &OpeInput<'_>, bootstrap: &Bootstra
         .zip(logged.pscore)
         .map(|(e, b)| e / b)
         .collect();
-    Ok(OpeEstimate {
-        estimator,
-        value,
-        interval,
-        weights: weight_diagnostics(&weights)?,
-    })
+    let weights = weight_diagnostics(&weights)?;
+    Ok(estimators
+        .iter()
+        .zip(estimates)
+        .map(|(&estimator, (value, interval))| OpeEstimate {
+            estimator,
+            value,
+            interval,
+            weights,
+        })
+        .collect())
+}
+
+/// Point estimates and percentile-bootstrap intervals of several estimators, without the weight
+/// diagnostics (for callers that compute those once themselves), in the order given.
+///
+/// Each distinct per-row term is materialised once (SNIPS shares IPS's numerator) and all of
+/// them go through one [`bootstrap_ratios`] pass.
+pub fn estimate_with_intervals(
+    estimators: &[Estimator],
+    input: &OpeInput<'_>,
+    bootstrap: &BootstrapConfig,
+) -> Result<Vec<(f64, BootstrapInterval)>> {
+    if estimators.is_empty() {
+        return Err(Error::Empty {
+            what: "estimators",
+            min: 1,
+        });
+    }
+    let checked = estimators
+        .iter()
+        .map(|&e| Checked::new(e, input))
+        .collect::<Result<Vec<_>>>()?;
+    // Distinct columns: (key, estimator whose term computes it, numerator or denominator).
+    let mut keys: Vec<(Term, usize, bool)> = Vec::new();
+    let mut column = |key: Term, owner: usize, numerator: bool| match keys.iter().position(|k| k.0 == key) {
+        Some(j) => j,
+        None => {
+            keys.push((key, owner, numerator));
+            keys.len() - 1
+        }
+    };
+    let ratios: Vec<Ratio> = estimators
+        .iter()
+        .enumerate()
+        .map(|(e, &estimator)| Ratio {
+            numerator: column(Term::numerator(estimator), e, true),
+            denominator: matches!(estimator, Estimator::Snips).then(|| column(Term::Weight, e, false)),
+        })
+        .collect();
+    let n = checked[0].n;
+    let columns: Vec<Vec<f64>> = keys
+        .iter()
+        .map(|&(_, owner, numerator)| {
+            let c = &checked[owner];
+            (0..n)
+                .map(|i| if numerator { c.term(i).0 } else { c.term(i).1 })
+                .collect()
+        })
+        .collect();
+    // Summed in row order, as `estimate` does, so both give the same value bit for bit.
+    let mut values = Vec::with_capacity(ratios.len());
+    for r in &ratios {
+        let total = r.denominator.map_or(n as f64, |d| columns[d].iter().sum());
+        if total <= 0.0 {
+            return Err(no_weight_error());
+        }
+        values.push(columns[r.numerator].iter().sum::<f64>() / total);
+    }
+    let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+    let intervals = bootstrap_ratios(&refs, &ratios, bootstrap)?;
+    Ok(values.into_iter().zip(intervals).collect())
+}
+
+/// Identity of a per-row term column, so estimators that share a term share its column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Term {
+    /// `w r` (IPS, and SNIPS's numerator).
+    WeightedReward,
+    /// `min(w, lambda) r`, by the bits of lambda.
+    ClippedWeightedReward(u64),
+    /// `w` (SNIPS's denominator).
+    Weight,
+    /// `qbar` (DM).
+    ModelValue,
+    /// The DR term.
+    DoublyRobust,
+    /// The Switch-DR term, by the bits of tau.
+    SwitchDoublyRobust(u64),
+}
+
+impl Term {
+    fn numerator(estimator: Estimator) -> Self {
+        match estimator {
+            Estimator::Ips | Estimator::Snips => Self::WeightedReward,
+            Estimator::ClippedIps { lambda } => Self::ClippedWeightedReward(lambda.to_bits()),
+            Estimator::Dm => Self::ModelValue,
+            Estimator::Dr => Self::DoublyRobust,
+            Estimator::SwitchDr { tau } => Self::SwitchDoublyRobust(tau.to_bits()),
+        }
+    }
 }
 
 fn no_weight_error() -> Error {
@@ -748,6 +850,47 @@ mod tests {
                 assert!(e.interval.upper - e.interval.lower > 0.1 * e.value.abs(), "{e:?}");
             }
         }
+    }
+
+    #[test]
+    fn evaluate_many_gives_the_one_at_a_time_values_from_shared_replicates() {
+        let fx = obp_reference();
+        let case = fx.bts_logs.case();
+        let q_hat = case.broadcast(&fx.bts_logs.q_mean);
+        let input = OpeInput {
+            logged: LoggedBandit {
+                reward: &case.reward,
+                pscore: &case.pscore,
+                target_prob: &case.target_prob,
+            },
+            model: Some(RewardPredictions::Full {
+                action: &case.action,
+                n_actions: case.n_actions,
+                q_hat: &q_hat,
+                target_dist: &case.target_dist,
+            }),
+        };
+        let cfg = BootstrapConfig {
+            resamples: 2_000,
+            seed: 5,
+            ..BootstrapConfig::default()
+        };
+        let all: Vec<Estimator> = estimators(2.0, 2.0).iter().map(|e| e.1).collect();
+        let many = evaluate_many(&all, &input, &cfg).unwrap();
+        for (estimator, joint) in all.iter().zip(&many) {
+            let alone = evaluate(*estimator, &input, &cfg).unwrap();
+            assert_eq!(joint.estimator, *estimator);
+            assert_eq!(joint.value.to_bits(), alone.value.to_bits(), "{estimator:?}");
+            assert_eq!(joint.weights, alone.weights);
+            // Same distribution, different draws: the standard errors agree to the noise of
+            // 2,000 replicates (about 1.6% each).
+            let (a, b) = (joint.interval.std_error, alone.interval.std_error);
+            assert!((a - b).abs() <= 0.08 * b + 1e-15, "{estimator:?}: {a} vs {b}");
+        }
+        // IPS and SNIPS share their numerator column; asking twice gives the same thing twice.
+        let twice = evaluate_many(&[Estimator::Ips, Estimator::Snips, Estimator::Ips], &input, &cfg).unwrap();
+        assert_eq!(twice[0], twice[2]);
+        assert!(matches!(evaluate_many(&[], &input, &cfg), Err(Error::Empty { .. })));
     }
 
     #[test]
