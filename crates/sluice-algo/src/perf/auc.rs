@@ -127,7 +127,7 @@ pub(crate) fn binary_auc_metric(scores: &[f64], is_positive: &[bool], level: f64
 }
 
 /// Row indices sorted by ascending score (scores are finite).
-pub(crate) fn sorted_order(scores: &[f64]) -> Vec<usize> {
+fn sorted_order(scores: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
     order
@@ -138,32 +138,52 @@ fn runs<'a>(order: &'a [usize], scores: &'a [f64]) -> impl Iterator<Item = &'a [
     order.chunk_by(move |&a, &b| scores[a] == scores[b])
 }
 
-/// AUC with row `r` counted `weight[r]` times, over rows pre-sorted by [`sorted_order`];
-/// `None` when the weighted sample lacks a class. Exact integer arithmetic until the final
-/// division, so weights of 1 give the same value as [`binary_auc`] to the last bit or one ulp.
-pub(crate) fn weighted_auc(
-    order: &[usize],
-    scores: &[f64],
-    is_positive: impl Fn(usize) -> bool,
-    weight: &[u32],
-) -> Option<f64> {
-    // Twice the numerator: each positive contributes 2 * (negatives below) + (negatives tied).
-    let (mut twice, mut neg_below, mut pos_total) = (0u128, 0u128, 0u128);
-    for run in runs(order, scores) {
-        let (mut pos_in, mut neg_in) = (0u128, 0u128);
-        for &r in run {
-            let w = u128::from(weight[r]);
-            if is_positive(r) {
-                pos_in += w;
-            } else {
-                neg_in += w;
+/// Scores ranked once for repeated weighted AUCs (the bootstrap): rows in ascending score order
+/// with their class and where each run of equal scores ends, so a resample is one linear pass.
+#[derive(Debug, Clone)]
+pub(crate) struct Ranked {
+    rows: Vec<u32>,
+    positive: Vec<bool>,
+    run_end: Vec<bool>,
+}
+
+impl Ranked {
+    /// Ranks finite `scores`; row `r` is positive when `is_positive(r)`.
+    pub(crate) fn new(scores: &[f64], is_positive: impl Fn(usize) -> bool) -> Self {
+        let order = sorted_order(scores);
+        let run_end = (0..order.len())
+            .map(|i| i + 1 == order.len() || scores[order[i]] != scores[order[i + 1]])
+            .collect();
+        Self {
+            positive: order.iter().map(|&r| is_positive(r)).collect(),
+            rows: order.iter().map(|&r| r as u32).collect(),
+            run_end,
+        }
+    }
+
+    /// AUC with row `r` counted `weight[r]` times; `None` when the weighted sample lacks a
+    /// class. Exact integer arithmetic until the final division, so unit weights give
+    /// [`binary_auc`]'s value to within one rounding.
+    pub(crate) fn weighted_auc(&self, weight: &[u32]) -> Option<f64> {
+        // Twice the numerator: each positive adds 2 * (negatives below) + (negatives tied).
+        let (mut twice, mut neg_below, mut pos_total) = (0u128, 0u64, 0u64);
+        let (mut pos_in, mut neg_in) = (0u64, 0u64);
+        for ((&r, &pos), &end) in self.rows.iter().zip(&self.positive).zip(&self.run_end) {
+            let w = u64::from(weight[r as usize]);
+            let p = u64::from(pos);
+            pos_in += w * p;
+            neg_in += w * (1 - p);
+            if end {
+                twice += u128::from(pos_in) * u128::from(2 * neg_below + neg_in);
+                neg_below += neg_in;
+                pos_total += pos_in;
+                pos_in = 0;
+                neg_in = 0;
             }
         }
-        twice += pos_in * (2 * neg_below + neg_in);
-        neg_below += neg_in;
-        pos_total += pos_in;
+        (pos_total > 0 && neg_below > 0)
+            .then(|| twice as f64 / (2 * u128::from(pos_total) * u128::from(neg_below)) as f64)
     }
-    (pos_total > 0 && neg_below > 0).then(|| twice as f64 / (2 * pos_total * neg_below) as f64)
 }
 
 #[cfg(test)]
@@ -216,8 +236,8 @@ mod tests {
         let scores = [0.2, 0.5, 0.5, 0.9, 0.1, 0.7];
         let pos = [false, true, false, true, false, false];
         let w = [2u32, 1, 3, 0, 1, 2];
-        let order = sorted_order(&scores);
-        let got = weighted_auc(&order, &scores, |r| pos[r], &w).unwrap();
+        let ranked = Ranked::new(&scores, |r| pos[r]);
+        let got = ranked.weighted_auc(&w).unwrap();
         let (mut s, mut p) = (vec![], vec![]);
         for r in 0..6 {
             for _ in 0..w[r] {
@@ -226,6 +246,8 @@ mod tests {
             }
         }
         assert!((got - binary_auc(&s, &p).unwrap().auc).abs() < 1e-15);
-        assert_eq!(weighted_auc(&order, &scores, |r| pos[r], &[1, 0, 1, 0, 1, 1]), None);
+        assert_eq!(ranked.weighted_auc(&[1, 0, 1, 0, 1, 1]), None);
+        let all = binary_auc(&scores, &pos).unwrap().auc;
+        assert!((ranked.weighted_auc(&[1; 6]).unwrap() - all).abs() < 1e-15);
     }
 }
