@@ -236,6 +236,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Suggest(a) => crate::checks::suggest(&cwd, a, json).await,
         Command::Coverage(a) => crate::checks::coverage(&cwd, a, json).await,
         Command::Detect(a) => crate::detect::run(&cwd, a, json),
+        Command::Drift(a) => crate::drift::run(&cwd, a, json).await,
         c @ (Command::Decisions(_)
         | Command::Policy(_)
         | Command::Ope(_)
@@ -271,7 +272,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::Check(_)
                 | Command::Suggest(_)
                 | Command::Coverage(_)
-                | Command::Detect(_) => {
+                | Command::Detect(_)
+                | Command::Drift(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -9,6 +9,7 @@ mod checks;
 mod commands;
 mod demo;
 mod detect;
+mod drift;
 mod feedback;
 mod label;
 mod output;
@@ -79,6 +80,9 @@ pub enum Command {
     /// Find data quality problems in a version (against its parent) or a file: missing values,
     /// duplicates, near duplicates, outliers, inconsistent formats, schema changes.
     Quality(quality::QualityArgs),
+    /// Drift per column between a reference and current data (versions or files): tests and
+    /// distances chosen by type and size, exact or from stored profiles; exit 1 on drift.
+    Drift(drift::DriftArgs),
     /// Run a streaming concept-drift detector (DDM, EDDM, ADWIN, Page-Hinkley, KSWIN, HDDM-A)
     /// over a column; exit 1 on drift. `--state` resumes across batches.
     Detect(detect::DetectArgs),

@@ -5,6 +5,7 @@ mod bad_input;
 mod browser;
 mod checks;
 mod detect;
+mod drift;
 mod feedback;
 mod label;
 mod lineage;
