@@ -126,6 +126,10 @@ pub struct OpeArgs {
     /// Weight threshold of Switch-DR.
     #[arg(long, default_value_t = 10.0, value_name = "TAU")]
     pub switch_tau: f64,
+    /// Estimators to compute, comma-separated: ips, clipped_ips, snips, dm, dr, switch_dr, or
+    /// all. They share one bootstrap pass; fewer estimators, less work.
+    #[arg(long, default_value = "all", value_name = "LIST")]
+    pub estimators: String,
 }
 
 /// `sluice position-bias`.
@@ -371,6 +375,7 @@ fn ope(cwd: &Path, a: OpeArgs, json: bool) -> Result<()> {
         },
         clip: a.clip,
         switch_tau: a.switch_tau,
+        estimators: sluice_feedback::ope::parse_estimators(&a.estimators)?,
     };
     let r = evaluate_log(&abs(cwd, &a.log), &opts)?;
     if json {

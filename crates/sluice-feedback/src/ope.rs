@@ -9,8 +9,14 @@
 //! outcomes ──join by decision id (and action)──┘
 //! rows ──> reward model q(x, a) (per-action mean, or logistic on context + one-hot action)
 //!      ──> per row: w = pi_e(a|x) / propensity, qbar = sum_a pi_e(a|x) q(x, a), q(x, a_logged)
-//!      ──> estimators + Poisson bootstrap
+//!      ──> the chosen estimators (default all six), one Poisson bootstrap pass for all of them
 //! ```
+//!
+//! The estimators share their bootstrap replicates (`sluice_algo::feedback::ope::
+//! estimate_with_intervals`): one pass over the rows draws each row's counts once for all of
+//! them. [`OpeOptions::estimators`] restricts the work to the ones asked for (`sluice ope
+//! --estimators ips,snips,dr`); the reward model is fitted only when DM, DR or Switch-DR is
+//! among them.
 //!
 //! Target policies ([`TargetPolicy`]): `uniform` over each decision's candidates (all actions of
 //! the log when a decision lists none); `greedy:NAME`, the argmax of the decision's `scores.NAME`
@@ -32,8 +38,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use sluice_algo::feedback::bootstrap::{BootstrapConfig, BootstrapInterval};
 use sluice_algo::feedback::ope::{
-    Estimator, LoggedBandit, OpeInput, RewardPredictions, WeightDiagnostics, evaluate, importance_weights,
-    weight_diagnostics,
+    Estimator, LoggedBandit, OpeInput, RewardPredictions, WeightDiagnostics, estimate_with_intervals,
+    importance_weights, weight_diagnostics,
 };
 use sluice_algo::feedback::reward_model::{LogisticConfig, LogisticRewardModel, PerActionMean};
 
@@ -127,6 +133,44 @@ pub struct OpeOptions {
     pub clip: f64,
     /// Threshold of Switch-DR.
     pub switch_tau: f64,
+    /// Estimators to compute, by name ([`ESTIMATORS`]), in report order.
+    pub estimators: Vec<String>,
+}
+
+/// Every estimator's name, in the default report order.
+pub const ESTIMATORS: [&str; 6] = ["ips", "clipped_ips", "snips", "dm", "dr", "switch_dr"];
+
+/// Parses a comma-separated list of estimator names (`all` for every one), keeping the order
+/// given and dropping repeats.
+pub fn parse_estimators(list: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let names: Vec<&str> = if name == "all" {
+            ESTIMATORS.to_vec()
+        } else if let Some(&n) = ESTIMATORS
+            .iter()
+            .find(|&&e| e == name.to_ascii_lowercase().replace('-', "_"))
+        {
+            vec![n]
+        } else {
+            return Err(Error::Invalid(format!(
+                "unknown estimator `{name}`; choose from {} (comma-separated), or all",
+                ESTIMATORS.join(", ")
+            )));
+        };
+        for n in names {
+            if !out.iter().any(|o| o == n) {
+                out.push(n.to_owned());
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no estimator given; choose from {} (comma-separated), or all",
+            ESTIMATORS.join(", ")
+        )));
+    }
+    Ok(out)
 }
 
 impl Default for OpeOptions {
@@ -138,6 +182,7 @@ impl Default for OpeOptions {
             bootstrap: BootstrapConfig::default(),
             clip: 10.0,
             switch_tau: 10.0,
+            estimators: ESTIMATORS.iter().map(|&e| e.to_owned()).collect(),
         }
     }
 }
@@ -489,7 +534,38 @@ pub fn evaluate_log(path: &Path, opts: &OpeOptions) -> Result<OpeReport> {
         .zip(&rows.dist)
         .map(|(&a, &d)| prob_of(&dists[d as usize], a))
         .collect();
+    let chosen = opts
+        .estimators
+        .iter()
+        .map(|name| {
+            Ok((
+                name.as_str(),
+                match name.as_str() {
+                    "ips" => Estimator::Ips,
+                    "clipped_ips" => Estimator::ClippedIps { lambda: opts.clip },
+                    "snips" => Estimator::Snips,
+                    "dm" => Estimator::Dm,
+                    "dr" => Estimator::Dr,
+                    "switch_dr" => Estimator::SwitchDr { tau: opts.switch_tau },
+                    other => {
+                        return Err(Error::Invalid(format!(
+                            "unknown estimator `{other}`; choose from {}",
+                            ESTIMATORS.join(", ")
+                        )));
+                    }
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if chosen.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no estimator chosen; choose from {}",
+            ESTIMATORS.join(", ")
+        )));
+    }
+    let needs_model = chosen.iter().any(|(_, e)| e.needs_model());
     let (q_target, q_logged) = match opts.reward_model {
+        _ if !needs_model => (Vec::new(), Vec::new()),
         RewardModelKind::Mean => {
             let m = PerActionMean::fit(&rows.action, &rows.reward, n_actions)?;
             let q = m.means();
@@ -552,30 +628,31 @@ pub fn evaluate_log(path: &Path, opts: &OpeOptions) -> Result<OpeReport> {
             pscore: &rows.pscore,
             target_prob: &target_prob,
         },
-        model: Some(RewardPredictions::Reduced {
+        model: needs_model.then_some(RewardPredictions::Reduced {
             q_target: &q_target,
             q_logged: &q_logged,
         }),
     };
     let weights = weight_diagnostics(&importance_weights(&rows.pscore, &target_prob)?)?;
+    // SNIPS is undefined when every weight is 0 (a warning below says so).
+    let chosen: Vec<(&str, Estimator)> = chosen
+        .into_iter()
+        .filter(|(_, e)| !(*e == Estimator::Snips && weights.sum == 0.0))
+        .collect();
     let mut estimates = Vec::new();
-    for (name, est) in [
-        ("ips", Estimator::Ips),
-        ("clipped_ips", Estimator::ClippedIps { lambda: opts.clip }),
-        ("snips", Estimator::Snips),
-        ("dm", Estimator::Dm),
-        ("dr", Estimator::Dr),
-        ("switch_dr", Estimator::SwitchDr { tau: opts.switch_tau }),
-    ] {
-        if est == Estimator::Snips && weights.sum == 0.0 {
-            continue;
+    if !chosen.is_empty() {
+        let ests: Vec<Estimator> = chosen.iter().map(|c| c.1).collect();
+        for ((name, _), (value, interval)) in
+            chosen
+                .iter()
+                .zip(estimate_with_intervals(&ests, &input, &opts.bootstrap)?)
+        {
+            estimates.push(EstimateRow {
+                estimator: (*name).to_owned(),
+                value,
+                interval,
+            });
         }
-        let e = evaluate(est, &input, &opts.bootstrap)?;
-        estimates.push(EstimateRow {
-            estimator: name.into(),
-            value: e.value,
-            interval: e.interval,
-        });
     }
     let mut warnings = Vec::new();
     if weights.sum == 0.0 {

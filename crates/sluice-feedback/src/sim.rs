@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use sluice_algo::feedback::bootstrap::{BootstrapConfig, BootstrapInterval};
 use sluice_algo::feedback::holdout::Holdout;
 use sluice_algo::feedback::loop_metrics::{catalogue_coverage, gini};
-use sluice_algo::feedback::ope::{Estimator, LoggedBandit, OpeInput, RewardPredictions, evaluate};
+use sluice_algo::feedback::ope::{Estimator, LoggedBandit, OpeInput, RewardPredictions, estimate_with_intervals};
 
 use crate::error::{Error, Result};
 
@@ -361,22 +361,25 @@ pub fn simulate(c: &SimConfig) -> Result<SimReport> {
             seed: c.seed,
             ..BootstrapConfig::default()
         };
-        for (name, est) in [
+        let snips_defined = target.iter().any(|&t| t != 0.0);
+        let chosen: Vec<(&'static str, Estimator)> = [
             ("ips", Estimator::Ips),
             ("snips", Estimator::Snips),
             ("dr", Estimator::Dr),
-        ] {
-            if est == Estimator::Snips && target.iter().all(|&t| t == 0.0) {
-                continue;
-            }
-            let e = evaluate(est, &input, &boot)?;
+        ]
+        .into_iter()
+        .filter(|(_, e)| *e != Estimator::Snips || snips_defined)
+        .collect();
+        let ests: Vec<Estimator> = chosen.iter().map(|c| c.1).collect();
+        // One bootstrap pass for the three estimators (shared replicates).
+        for ((name, _), (value, interval)) in chosen.iter().zip(estimate_with_intervals(&ests, &input, &boot)?) {
             estimates.push(SimEstimate {
                 scenario,
                 estimator: name,
                 rows: top_rows.len(),
-                value: e.value,
-                covers_truth: e.interval.lower <= candidate_true_value && candidate_true_value <= e.interval.upper,
-                interval: e.interval,
+                value,
+                covers_truth: interval.lower <= candidate_true_value && candidate_true_value <= interval.upper,
+                interval,
             });
         }
     }

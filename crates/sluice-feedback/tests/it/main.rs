@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use sluice_feedback::ope::{OpeOptions, TargetPolicy, evaluate_log};
+use sluice_feedback::ope::{OpeOptions, TargetPolicy, evaluate_log, parse_estimators};
 
 fn fixture() -> Value {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sluice-algo/tests/fixtures/feedback/obp_reference.json");
@@ -62,16 +62,12 @@ fn candidates(n: usize) -> Vec<String> {
     (0..n).map(|a| a.to_string()).collect()
 }
 
-#[test]
-fn bts_logs_evaluated_from_a_decision_log_match_obp() {
-    let fx = fixture();
-    let b = &fx["bts_logs"];
-    let dir = tempfile::tempdir().unwrap();
-    let log: PathBuf = dir.path().join("bts.parquet");
+/// Writes obp's Bernoulli-TS log (the fixture's `bts_logs`) as a Parquet decision log.
+fn write_bts_log(b: &Value, log: &Path) {
     let n_actions = b["n_actions"].as_u64().unwrap() as usize;
     let cands = candidates(n_actions);
     let (action, pscore, reward) = (u(&b["action"]), &b["pscore"], rewards(&b["reward"]));
-    let mut w = sluice_feedback::io::DecisionWriter::create(&log).unwrap();
+    let mut w = sluice_feedback::io::DecisionWriter::create(log).unwrap();
     for i in 0..action.len() {
         let d: sluice_feedback::schema::Decision = serde_json::from_value(json!({
             "decision_id": format!("r{i}"),
@@ -84,12 +80,53 @@ fn bts_logs_evaluated_from_a_decision_log_match_obp() {
         w.write(&d).unwrap();
     }
     w.finish().unwrap();
+}
+
+#[test]
+fn bts_logs_evaluated_from_a_decision_log_match_obp() {
+    let fx = fixture();
+    let b = &fx["bts_logs"];
+    let dir = tempfile::tempdir().unwrap();
+    let log: PathBuf = dir.path().join("bts.parquet");
+    write_bts_log(b, &log);
     let lambda = b["lambda"].as_f64().unwrap();
     let tau = b["tau"].as_f64().unwrap();
     let r = evaluate_log(&log, &opts(TargetPolicy::Uniform, lambda, tau)).unwrap();
     check(&r, &b["estimates_mean_model"]);
     let ess = b["weights"]["ess"].as_f64().unwrap();
     assert!((r.weights.ess - ess).abs() / ess < 1e-12);
+}
+
+#[test]
+fn the_estimators_obp_benchmarks_alone_give_the_same_values() {
+    // `sluice ope --estimators ips,snips,dr`, the like-for-like run of bench/ope_vs_obp.sh.
+    let fx = fixture();
+    let b = &fx["bts_logs"];
+    let dir = tempfile::tempdir().unwrap();
+    let log: PathBuf = dir.path().join("bts.parquet");
+    write_bts_log(b, &log);
+    let (lambda, tau) = (b["lambda"].as_f64().unwrap(), b["tau"].as_f64().unwrap());
+    let all = evaluate_log(&log, &opts(TargetPolicy::Uniform, lambda, tau)).unwrap();
+    let mut o = opts(TargetPolicy::Uniform, lambda, tau);
+    o.estimators = parse_estimators("ips, SNIPS,dr,ips").unwrap();
+    let three = evaluate_log(&log, &o).unwrap();
+    let names: Vec<&str> = three.estimates.iter().map(|e| e.estimator.as_str()).collect();
+    assert_eq!(names, ["ips", "snips", "dr"]);
+    for e in &three.estimates {
+        let full = all.estimates.iter().find(|f| f.estimator == e.estimator).unwrap();
+        assert_eq!(e.value.to_bits(), full.value.to_bits(), "{}", e.estimator);
+        let want = b["estimates_mean_model"][&e.estimator].as_f64().unwrap();
+        assert!((e.value - want).abs() / want.abs() < 1e-9, "{}", e.estimator);
+        assert!(e.interval.lower <= e.value && e.value <= e.interval.upper, "{e:?}");
+    }
+    assert_eq!(three.weights, all.weights);
+    // IPS alone needs no reward model.
+    o.estimators = parse_estimators("ips").unwrap();
+    assert_eq!(evaluate_log(&log, &o).unwrap().estimates.len(), 1);
+    assert_eq!(parse_estimators("all").unwrap().len(), 6);
+    let err = parse_estimators("ips,dml").unwrap_err().to_string();
+    assert!(err.contains("`dml`") && err.contains("switch_dr"), "{err}");
+    assert!(parse_estimators(" , ").is_err());
 }
 
 #[test]
