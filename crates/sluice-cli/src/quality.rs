@@ -49,6 +49,10 @@ pub struct QualityArgs {
     /// Check only this table of a version (its path in the dataset).
     #[arg(long, value_name = "PATH")]
     pub table: Option<String>,
+    /// Also write a self-contained HTML report of the findings to FILE (written whatever --fail-on
+    /// decides).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// Runs `sluice quality`.
@@ -98,15 +102,39 @@ pub async fn run(cwd: &Path, a: QualityArgs, json: bool) -> Result<()> {
         version_reports(&ws, &a, &opts).await?
     };
     let failed = fail_on.is_some_and(|t| reports.iter().any(|r| r.max_severity().is_some_and(|s| s >= t)));
+    let html = match &a.html {
+        Some(p) => {
+            let p = cwd.join(p);
+            let page = sluice_quality::html::render(
+                &a.target,
+                &format!(
+                    "sluice {} · {}",
+                    env!("CARGO_PKG_VERSION"),
+                    chrono::Utc::now().to_rfc3339()
+                ),
+                &reports,
+            );
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            std::fs::write(&p, page).with_context(|| format!("cannot write the HTML report to {}", p.display()))?;
+            Some(p)
+        }
+        None => None,
+    };
     if json {
         print_json(&serde_json::json!({
             "tables": reports,
             "fail_on": fail_on.map(|s| s.as_str()).unwrap_or("never"),
             "failed": failed,
+            "html": html,
         }))?;
     } else {
         for r in &reports {
             print_report(r, a.examples);
+        }
+        if let Some(p) = &html {
+            println!("\nreport: {}", p.display());
         }
         if let Some(t) = fail_on {
             if failed {

@@ -21,10 +21,10 @@ const QUALITY_CSS: &str = ".badge{display:inline-block;padding:0 8px;border-radi
 .badge.error{background:#cf222e}.badge.warning{background:#9a6700}.badge.info{background:#0969da}\
 table.list{border-collapse:collapse;width:100%;background:#fff;font-size:13px;margin:6px 0}\
 table.list th,table.list td{padding:4px 8px;border-bottom:1px solid #d1d9e0;text-align:left;vertical-align:top}\
-table.list th{background:#f6f8fa;font-weight:600}table.list td.n{text-align:right;font-variant-numeric:tabular-nums}\
+table.list th{background:#f6f8fa;font-weight:600}table.list th:first-child{width:1%;white-space:nowrap}table.list td.n{text-align:right;font-variant-numeric:tabular-nums}\
 table.list caption{text-align:left;color:#59636e;padding:4px 0;font-size:12px}\
 .finding{margin:14px 0}.finding h3{font-size:15px;margin:0 0 6px;word-break:normal}.finding p{margin:4px 0 8px}\
-.scroll{overflow-x:auto}.null{color:#8c959f;font-style:italic}.ok{color:#1a7f37;font-weight:600}\
+.scroll{overflow-x:auto}table.examples td{white-space:nowrap}.null{color:#8c959f;font-style:italic}.ok{color:#1a7f37;font-weight:600}\
 h4{font-size:13px;margin:12px 0 2px;color:#59636e}table.kv{max-width:520px}code{font-size:12px;white-space:pre-wrap}";
 
 /// Renders the findings of one or more tables as a complete HTML document.
@@ -432,14 +432,23 @@ fn examples(h: &mut String, examples: &[Example]) {
     h.push_str("</table></div>");
 }
 
-/// A cell of a whole-row example.
+/// A cell of a whole-row example: long texts are cut to [`CELL_CHARS`] characters, with the whole
+/// value as the cell's tooltip.
 fn cell(v: Option<&serde_json::Value>) -> String {
-    match v {
-        None | Some(serde_json::Value::Null) => "<span class=\"null\">null</span>".into(),
-        Some(serde_json::Value::String(s)) => escape(s),
-        Some(other) => escape(&other.to_string()),
+    let text = match v {
+        None | Some(serde_json::Value::Null) => return "<span class=\"null\">null</span>".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    if text.chars().count() <= CELL_CHARS {
+        return escape(&text);
     }
+    let short: String = text.chars().take(CELL_CHARS).collect();
+    format!("<span title=\"{}\">{}…</span>", escape(&text), escape(&short))
 }
+
+/// Characters shown of a whole-row example's cell.
+const CELL_CHARS: usize = 60;
 
 /// A horizontal bar chart of labelled counts (zero counts left out), in the profile report's style.
 fn bars(h: &mut String, title: &str, items: &[(String, u64)]) {
@@ -573,7 +582,12 @@ mod tests {
     fn report() -> TableReport {
         let whole_row = Example {
             row: 7,
-            value: serde_json::json!({"id": 1, "city<script>": "<img src=x onerror=alert(1)>", "amount": null}),
+            value: serde_json::json!({
+                "id": 1,
+                "city<script>": "<img src=x onerror=alert(1)>",
+                "amount": null,
+                "description": format!("{}<end>", "a".repeat(70)),
+            }),
             note: Some("duplicate of row 2".into()),
         };
         let findings = vec![
@@ -783,6 +797,9 @@ mod tests {
         // Whole rows are tables with one column per table column; cells quote their value.
         assert!(page.contains("<th>city&lt;script&gt;</th>"));
         assert!(page.contains("<span class=\"null\">null</span>"));
+        // Long cells are cut, the whole value kept as the tooltip.
+        let a60 = "a".repeat(60);
+        assert!(page.contains(&format!("<span title=\"{a60}aaaaaaaaaa&lt;end&gt;\">{a60}…</span>")));
         assert!(page.contains("<code>&quot; Lyon&quot;</code>"));
         assert!(page.contains("<code>&quot;new york &quot;</code> (2)"));
     }

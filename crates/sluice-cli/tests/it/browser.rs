@@ -107,3 +107,38 @@ fn html_reports_render_in_headless_chromium() {
         "the profile page renders visible content ({profile_png} bytes vs {blank_png} for a blank page)"
     );
 }
+
+#[test]
+fn quality_report_renders_in_headless_chromium() {
+    let Some(bin) = chromium() else { return };
+    let ws = Ws::new();
+    ws.ok(&["synth", "tx.parquet", "--rows", "3000", "--inject", "all=0.02"]);
+    ws.ok(&["add", "tx", "tx.parquet"]);
+    let r = ws.json(&["quality", "tx@latest", "--fail-on", "never", "--html", "quality.html"]);
+    let findings = r["tables"][0]["findings"].as_array().unwrap().len();
+    assert!(findings >= 5, "{r}");
+    let blank = ws.file("blank.html", "<!doctype html><html><body></body></html>");
+
+    let page = ws.path().join("quality.html");
+    let out = browser(
+        &bin,
+        &ws.path().join("quality-dom"),
+        &["--dump-dom", &format!("file://{}", page.display())],
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        dom.matches("class=\"card finding\"").count(),
+        findings,
+        "one card per finding:\n{}",
+        &dom[..dom.len().min(500)]
+    );
+    assert!(dom.contains("data-check=\"near_duplicates\"") && dom.contains("class=\"list cluster\""));
+    assert!(dom.matches("<svg").count() >= 3, "charts are in the rendered page");
+
+    let blank_png = screenshot_size(&bin, ws.path(), &blank, "blank");
+    let quality_png = screenshot_size(&bin, ws.path(), &page, "quality");
+    assert!(
+        quality_png > 5 * blank_png,
+        "the quality page renders visible content ({quality_png} bytes vs {blank_png} for a blank page)"
+    );
+}

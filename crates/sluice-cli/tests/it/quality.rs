@@ -196,3 +196,111 @@ fn version_is_compared_with_its_parent() {
     assert!(r["tables"][0].get("parent").is_none());
     assert_eq!(r["tables"][0]["findings"].as_array().unwrap().len(), 0, "{r}");
 }
+
+/// HTML-escapes like the report must (written here so the test does not trust the renderer's own).
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[test]
+fn html_report_shows_every_finding() {
+    let ws = Ws::new();
+    ws.ok(&[
+        "synth",
+        "m0.parquet",
+        "--rows",
+        "3000",
+        "--seed",
+        "3",
+        "--inject",
+        "all=0.02",
+    ]);
+    ws.ok(&["add", "tx", "m0.parquet"]);
+    let r = ws.json(&["quality", "tx@1", "--fail-on", "never", "--html", "q.html"]);
+    assert!(r["html"].as_str().unwrap().ends_with("q.html"), "{}", r["html"]);
+    let page = std::fs::read_to_string(ws.path().join("q.html")).unwrap();
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.contains("<h1>Quality: tx@1</h1>"));
+    let t = &r["tables"][0];
+    let findings = t["findings"].as_array().unwrap();
+    assert!(findings.len() >= 8, "{}", findings.len());
+    assert_eq!(page.matches("class=\"card finding\"").count(), findings.len());
+    for f in findings {
+        let columns: Vec<&str> = f["columns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        let card = format!(
+            "data-check=\"{}\" data-severity=\"{}\" data-columns=\"{}\"",
+            f["check"].as_str().unwrap(),
+            f["severity"].as_str().unwrap(),
+            escaped(&columns.join(", "))
+        );
+        assert!(page.contains(&card), "no card {card}");
+        let message = escaped(f["message"].as_str().unwrap());
+        assert_eq!(page.matches(&message).count(), 2, "summary row and card: {message}");
+        for e in f["examples"].as_array().unwrap() {
+            assert!(
+                page.contains(&format!("<td class=\"n\">{}</td>", e["row"])),
+                "example row {}",
+                e["row"]
+            );
+        }
+    }
+    // The near-duplicate clusters show their texts.
+    let near = findings.iter().find(|f| f["check"] == "near_duplicates").unwrap();
+    let cluster = &near["largest"][0];
+    let texts = cluster["texts"].as_array().unwrap();
+    assert_eq!(texts.len(), cluster["rows"].as_array().unwrap().len().min(10));
+    for text in texts {
+        assert!(page.contains(&escaped(text.as_str().unwrap())), "{text}");
+    }
+    // Whole-row examples are tables with the table's columns as headers.
+    assert!(page.contains("<th>description</th>") && page.contains("<th>amount</th>"));
+    assert!(!page.contains("<script") && !page.contains("https://"));
+
+    // Text mode names the report.
+    let text = ws.ok(&["quality", "tx@1", "--html", "q2.html", "--examples", "0"]);
+    assert!(text.contains("report: ") && text.contains("q2.html"), "{text}");
+}
+
+#[test]
+fn html_report_shows_parent_changes_and_escapes_the_data() {
+    let ws = Ws::new();
+    let mut v1 = String::from("id,city,score\n");
+    let mut v2 = String::from("id,city,score,extra\n");
+    for i in 0..100 {
+        v1.push_str(&format!("{i},City{},{}\n", i % 5, i % 7));
+        let score = if i % 5 == 0 { String::new() } else { (i % 7).to_string() };
+        let city = if i == 7 {
+            "<b>Nice</b> ".to_owned()
+        } else {
+            format!("City{}", i % 5)
+        };
+        v2.push_str(&format!("{i},{city},{score},x\n"));
+    }
+    ws.file("d/data.csv", &v1);
+    ws.ok(&["add", "ds", "d/data.csv"]);
+    ws.file("d/data.csv", &v2);
+    ws.ok(&["add", "ds", "d/data.csv"]);
+    // An error finding fails the run, and the report is written all the same.
+    ws.fails(1, &["quality", "ds@2", "--html", "out/report.html"]);
+    let page = std::fs::read_to_string(ws.path().join("out/report.html")).unwrap();
+    for check in ["schema_change", "missing_rate_jump", "missing_values", "whitespace"] {
+        assert!(page.contains(&format!("data-check=\"{check}\"")), "no {check} card");
+    }
+    assert!(page.contains("compared with ds@v1"));
+    assert!(page.contains("<td>added</td><td>extra</td>"));
+    assert!(page.contains("<span class=\"badge error\">error</span>"));
+    assert!(
+        page.contains("&quot;&lt;b&gt;Nice&lt;/b&gt; &quot;"),
+        "the value, quoted and escaped"
+    );
+    assert!(!page.contains("<b>Nice"), "values cannot inject markup");
+}
