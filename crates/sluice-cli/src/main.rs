@@ -12,6 +12,7 @@ mod detect;
 mod drift;
 mod feedback;
 mod label;
+mod monitor;
 mod output;
 mod profile;
 mod quality;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Drift per column between a reference and current data (versions or files): tests and
     /// distances chosen by type and size, exact or from stored profiles; exit 1 on drift.
     Drift(drift::DriftArgs),
+    /// Monitor a dataset's new batches against a baseline: drift, quality metrics and their
+    /// history, anomalies, alerts (exit 1, webhook) and retraining decisions.
+    Monitor(monitor::MonitorArgs),
     /// Run a streaming concept-drift detector (DDM, EDDM, ADWIN, Page-Hinkley, KSWIN, HDDM-A)
     /// over a column; exit 1 on drift. `--state` resumes across batches.
     Detect(detect::DetectArgs),

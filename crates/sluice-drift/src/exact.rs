@@ -226,8 +226,17 @@ pub(crate) fn fmt_num(v: f64) -> String {
     }
 }
 
+/// Categories (sorted), their reference and current counts, and per side the nulls and values.
+struct Counts {
+    labels: Vec<String>,
+    reference: Vec<u64>,
+    current: Vec<u64>,
+    /// Nulls in reference and current, then all values in reference and current.
+    missing: [u64; 4],
+}
+
 /// Counts per category on both sides (null is missing, not a category).
-fn counts(r: &[ArrayRef], c: &[ArrayRef]) -> Result<(Vec<String>, Vec<u64>, Vec<u64>, [u64; 4])> {
+fn counts(r: &[ArrayRef], c: &[ArrayRef]) -> Result<Counts> {
     let to_strings = |arrays: &[ArrayRef]| -> Result<Vec<ArrayRef>> {
         arrays
             .iter()
@@ -275,11 +284,21 @@ fn counts(r: &[ArrayRef], c: &[ArrayRef]) -> Result<(Vec<String>, Vec<u64>, Vec<
     let labels = entries.iter().map(|e| e.0.to_string()).collect();
     let rc = entries.iter().map(|e| e.1[0]).collect();
     let cc = entries.iter().map(|e| e.1[1]).collect();
-    Ok((labels, rc, cc, missing))
+    Ok(Counts {
+        labels,
+        reference: rc,
+        current: cc,
+        missing,
+    })
 }
 
 fn categorical(plan: &Plan, r: &[ArrayRef], c: &[ArrayRef]) -> Result<ColumnDrift> {
-    let (labels, rc, cc, missing) = counts(r, c)?;
+    let Counts {
+        labels,
+        reference: rc,
+        current: cc,
+        missing,
+    } = counts(r, c)?;
     let (rn, cn): (u64, u64) = (rc.iter().sum(), cc.iter().sum());
     no_values(plan.column, rn as usize, cn as usize)?;
     categorical_from_counts(

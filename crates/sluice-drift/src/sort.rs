@@ -6,7 +6,7 @@
 //! second `rand`/`rayon` generation or sort through trait objects.
 
 /// Sorts `values` ascending (`-0.0` before `0.0`, as `f64::total_cmp`).
-pub fn sort_f64(values: &mut Vec<f64>) {
+pub fn sort_f64(values: &mut [f64]) {
     if values.len() < 2048 {
         values.sort_unstable_by(f64::total_cmp);
         return;
@@ -19,7 +19,7 @@ pub fn sort_f64(values: &mut Vec<f64>) {
         for &k in &keys {
             counts[((k >> shift) & 0xffff) as usize] += 1;
         }
-        if counts.iter().any(|&c| c == keys.len()) {
+        if counts.contains(&keys.len()) {
             continue;
         }
         let mut sum = 0;

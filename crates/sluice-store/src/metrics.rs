@@ -74,6 +74,9 @@ pub trait MetricStore: Send + Sync + std::fmt::Debug {
 
     /// Every series.
     async fn series(&self) -> Result<Vec<SeriesSummary>>;
+
+    /// Removes every point of `series` (a monitor starting over); returns how many.
+    async fn delete_series(&self, series: &str) -> Result<u64>;
 }
 
 /// The SQLite [`MetricStore`], on the workspace's metadata database.
@@ -204,6 +207,14 @@ impl MetricStore for SqliteMetrics {
                 last_recorded_at: r.get(3),
             })
             .collect())
+    }
+
+    async fn delete_series(&self, series: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM metric_points WHERE series = ?")
+            .bind(series)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -15,7 +15,11 @@ fn table(rows: usize, center: f64, a_share: f64) -> String {
         } else {
             "c"
         };
-        s.push_str(&format!("{i},{:.4},{city},{}\n", center + (u - 0.5) * 4.0, i % 5 == 0));
+        s.push_str(&format!(
+            "{i},{:.4},{city},{}\n",
+            center + (u - 0.5) * 4.0,
+            i.is_multiple_of(5)
+        ));
     }
     s
 }

@@ -9,6 +9,7 @@ mod drift;
 mod feedback;
 mod label;
 mod lineage;
+mod monitor;
 mod profile;
 mod quality;
 mod safety;
