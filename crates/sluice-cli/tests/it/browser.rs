@@ -142,3 +142,51 @@ fn quality_report_renders_in_headless_chromium() {
         "the quality page renders visible content ({quality_png} bytes vs {blank_png} for a blank page)"
     );
 }
+
+#[test]
+fn drift_and_monitor_reports_render_in_headless_chromium() {
+    let Some(bin) = chromium() else { return };
+    let ws = Ws::new();
+    for (i, drift) in ["0", "0", "0", "0.8"].iter().enumerate() {
+        let f = format!("b{i}.parquet");
+        let batch = i.to_string();
+        let seed = (i + 1).to_string();
+        ws.ok(&[
+            "synth",
+            &f,
+            "--rows",
+            "3000",
+            "--batch",
+            &batch,
+            "--seed",
+            &seed,
+            "--covariate-drift",
+            drift,
+        ]);
+        ws.ok(&["add", "tx", &f]);
+    }
+    let _ = ws.run(&["drift", "tx@v1", "tx@v4", "--html", "drift.html"]);
+    let _ = ws.run(&["monitor", "tx", "--baseline", "v1", "--html", "monitor.html"]);
+    let blank = ws.file("blank.html", "<!doctype html><html><body></body></html>");
+    let blank_png = screenshot_size(&bin, ws.path(), &blank, "blank");
+    for (name, min_charts) in [("drift", 20), ("monitor", 24)] {
+        let page = ws.path().join(format!("{name}.html"));
+        let out = browser(
+            &bin,
+            &ws.path().join(format!("{name}-dom")),
+            &["--dump-dom", &format!("file://{}", page.display())],
+        );
+        let dom = String::from_utf8_lossy(&out.stdout);
+        assert!(dom.contains("dataset drift"), "{name}: verdict rendered");
+        assert!(
+            dom.matches("<svg").count() >= min_charts,
+            "{name}: one chart per column (and per history metric): {}",
+            dom.matches("<svg").count()
+        );
+        let png = screenshot_size(&bin, ws.path(), &page, name);
+        assert!(
+            png > 5 * blank_png,
+            "{name} renders visible content ({png} vs {blank_png} bytes)"
+        );
+    }
+}
