@@ -200,17 +200,45 @@ pub struct BatchReport {
     pub retrain_exit: Option<i32>,
 }
 
+/// What one `sluice monitor` run did.
 #[derive(Debug, Serialize)]
-struct RunReport {
-    dataset: String,
-    baseline: String,
-    batches: Vec<BatchReport>,
-    alerts: usize,
-    webhook: Option<String>,
+pub struct RunReport {
+    /// The dataset.
+    pub dataset: String,
+    /// The baseline version.
+    pub baseline: String,
+    /// The batches taken in this run.
+    pub batches: Vec<BatchReport>,
+    /// Alerts raised over all batches.
+    pub alerts: usize,
+    /// What the webhook answered.
+    pub webhook: Option<String>,
 }
 
 /// Runs `sluice monitor`.
 pub async fn run(cwd: &Path, a: MonitorArgs, json: bool) -> Result<()> {
+    let report = monitor(cwd, &a, json).await?;
+    if json {
+        print_json(&report)?;
+    } else {
+        if report.batches.is_empty() {
+            println!("no new batches of {} since the last run", a.name);
+        }
+        if let Some(w) = &report.webhook {
+            println!("{w}");
+        }
+        if let Some(p) = &a.html {
+            println!("report: {}", p.display());
+        }
+    }
+    if report.alerts > 0 && !a.no_fail {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+/// Takes the new batches (printing each unless `quiet`) and returns what was found.
+pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunReport> {
     let ws = Workspace::discover(cwd).await?;
     let cfg = match &a.config {
         Some(p) => MonitorConfig::load(&cwd.join(p))?,
@@ -302,7 +330,7 @@ pub async fn run(cwd: &Path, a: MonitorArgs, json: bool) -> Result<()> {
     for (target, time) in todo {
         let (mut current, id) = open_batch(cwd, &ws, &target, &drift_cfg).await?;
         if state.processed.contains(&id) {
-            if !json {
+            if !quiet {
                 println!("{id}: already monitored, skipped (use --reset to start over)");
             }
             continue;
@@ -433,7 +461,7 @@ pub async fn run(cwd: &Path, a: MonitorArgs, json: bool) -> Result<()> {
             decision,
             retrain_exit,
         };
-        if !json {
+        if !quiet {
             print_batch(&report);
         }
         reports.push(report);
@@ -478,29 +506,13 @@ pub async fn run(cwd: &Path, a: MonitorArgs, json: bool) -> Result<()> {
         let path = cwd.join(path);
         std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if json {
-        print_json(&RunReport {
-            dataset: a.name.clone(),
-            baseline: baseline_id,
-            batches: reports,
-            alerts: total,
-            webhook: webhook_status,
-        })?;
-    } else {
-        if reports.is_empty() {
-            println!("no new batches of {} since the last run", a.name);
-        }
-        if let Some(w) = &webhook_status {
-            println!("{w}");
-        }
-        if let Some(p) = &a.html {
-            println!("report: {}", p.display());
-        }
-    }
-    if total > 0 && !a.no_fail {
-        return Err(Exit(1).into());
-    }
-    Ok(())
+    Ok(RunReport {
+        dataset: a.name.clone(),
+        baseline: baseline_id,
+        batches: reports,
+        alerts: total,
+        webhook: webhook_status,
+    })
 }
 
 /// A batch's sample and the key it is remembered by (the version label, or the file path).
