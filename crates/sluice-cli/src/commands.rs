@@ -237,6 +237,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Coverage(a) => crate::checks::coverage(&cwd, a, json).await,
         Command::Detect(a) => crate::detect::run(&cwd, a, json),
         Command::Drift(a) => crate::drift::run(&cwd, a, json).await,
+        Command::Performance(a) => crate::performance::run(&cwd, a, json).await,
         Command::Monitor(a) => crate::monitor::run(&cwd, a, json).await,
         c @ (Command::Decisions(_)
         | Command::Policy(_)
@@ -275,7 +276,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::Coverage(_)
                 | Command::Detect(_)
                 | Command::Drift(_)
-                | Command::Monitor(_) => {
+                | Command::Monitor(_)
+                | Command::Performance(_) => {
                     unreachable!("handled above")
                 }
             }

@@ -14,6 +14,7 @@ mod feedback;
 mod label;
 mod monitor;
 mod output;
+mod performance;
 mod profile;
 mod quality;
 
@@ -84,6 +85,9 @@ pub enum Command {
     /// Drift per column between a reference and current data (versions or files): tests and
     /// distances chosen by type and size, exact or from stored profiles; exit 1 on drift.
     Drift(drift::DriftArgs),
+    /// Model performance per time window of labelled predictions, with confidence intervals;
+    /// exit 1 when a window's performance drops below the baseline's (concept drift).
+    Performance(performance::PerformanceArgs),
     /// Monitor a dataset's new batches against a baseline: drift, quality metrics and their
     /// history, anomalies, alerts (exit 1, webhook) and retraining decisions.
     Monitor(monitor::MonitorArgs),
