@@ -282,6 +282,9 @@ struct Rows {
     set_index: HashMap<Vec<u32>, u32>,
     dists: Vec<DistSpec>,
     dist_index: HashMap<DistKey, u32>,
+    /// The last `mix` key and its index: consecutive decisions usually share their target
+    /// distribution, and this skips hashing the key.
+    last_mix: Option<(DistKey, u32)>,
     features: Interner,
     context: Vec<Vec<(u32, f64)>>,
     missing_rewards: u64,
@@ -309,11 +312,18 @@ impl Rows {
             set,
             greedy: greedy.clone(),
         };
+        if let Some((last, id)) = &self.last_mix
+            && *last == key
+        {
+            return *id;
+        }
         let n = self.dists.len() as u32;
-        *self.dist_index.entry(key).or_insert_with(|| {
+        let id = *self.dist_index.entry(key.clone()).or_insert_with(|| {
             self.dists.push(DistSpec::Mix { eps, set, greedy });
             n
-        })
+        });
+        self.last_mix = Some((key, id));
+        id
     }
 }
 
