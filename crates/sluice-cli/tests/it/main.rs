@@ -10,6 +10,7 @@ mod feedback;
 mod label;
 mod lineage;
 mod monitor;
+mod performance;
 mod profile;
 mod quality;
 mod safety;
