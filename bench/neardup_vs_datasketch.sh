@@ -114,13 +114,17 @@ else:
 print(json.dumps({"recall": found / len(pairs), "found": found, "truth": len(pairs), "extra": extra}))
 PY
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# Peak memory of the sluice process, where GNU time is installed.
+timer=()
+if [ -x /usr/bin/time ]; then timer=(/usr/bin/time -f %M -o "$out/sluice.rss"); fi
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 s_wall=(); s_inner=(); d_secs=()
 for r in $(seq "$reps"); do
   echo "repetition $r of $reps: sluice..." >&2
   s=$EPOCHREALTIME
   code=0
-  "$sluice" --json quality "$data" --only near_duplicates --text-columns description \
+  ${timer[@]+"${timer[@]}"} "$sluice" --json quality "$data" --only near_duplicates --text-columns description \
     --threshold 0.8 --num-perm 128 --examples 1000000 --fail-on never > "$out/sluice.json" || code=$?
   e=$EPOCHREALTIME
   [ "$code" -eq 0 ] || { echo "sluice failed ($code)" >&2; exit 1; }
@@ -138,7 +142,7 @@ field() { echo "$1" | "$py" -c "import json,sys; print(json.load(sys.stdin)['$2'
 
 echo
 echo "Data: $rows rows (sluice synth --seed 5 --inject near_duplicates=0.02), $(field "$sr" truth) injected near-duplicate pairs."
-echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; load before: $(cut -d' ' -f1-3 /proc/loadavg). sluice $("$sluice" --version | cut -d' ' -f2), datasketch $ver."
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM; load average at the start $load_start, at the end $(cut -d' ' -f1-3 /proc/loadavg) (the benchmark itself adds about 1). sluice $("$sluice" --version | cut -d' ' -f2), datasketch $ver."
 echo
 echo "| tool (median of $reps) | seconds | recall | reported |"
 echo "|---|---|---|---|"
@@ -147,4 +151,5 @@ printf "| sluice near-duplicate check alone | %s | | |\n" "$si"
 printf "| datasketch MinHashLSH | %s | %.3f | %s |\n" "$dm" "$(field "$dr" recall)" "$(field "$dr" extra)"
 echo
 awk -v a="$sw" -v b="$dm" 'BEGIN{printf "sluice (whole process) is %.1fx faster than datasketch (median against median).\n", b/a}'
+if [ ${#timer[@]} -gt 0 ]; then echo "sluice peak memory (last run): $(awk '{printf "%.0f MB", $1/1024}' "$out/sluice.rss")."; fi
 echo "Every run: sluice ${s_wall[*]} (check alone ${s_inner[*]}); datasketch ${d_secs[*]}."
