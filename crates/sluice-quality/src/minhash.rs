@@ -45,8 +45,8 @@
 //!   two cheap filters: the sizes (`J <= min / max`, never wrong) and the signatures' estimate at
 //!   `t - 4σ` (which drops a pair at exactly `t` with probability 3e-5). The estimate compares 16-bit
 //!   fingerprints of the slots (b-bit minwise hashing, Li & König 2010, b = 16: two different minima
-//!   agree with probability 2^-16, a bias far below σ), a quarter of the memory the full signatures
-//!   would take and read. With [`Verify::Estimated`] the estimate alone decides, at `t`. Exact
+//!   agree with probability 2^-16, a bias far below σ), half the memory the full signatures would
+//!   take and read. With [`Verify::Estimated`] the estimate alone decides, at `t`. Exact
 //!   verification makes the result independent of the estimate's noise near the threshold, where most
 //!   generated near duplicates lie.
 //! * **Clusters.** Accepted pairs are joined with union-find (path halving, union by size). Within a band,
@@ -593,7 +593,7 @@ struct Hashed {
     /// The bucket key of each band, `bands` per row (row-major).
     keys: Vec<u64>,
     /// The top 16 bits of each signature slot, `num_perm` per row: a b-bit signature (b = 16) for the
-    /// estimate, a quarter of the memory traffic of the full one.
+    /// estimate, half the memory and memory traffic of the full one.
     fingerprints: Vec<u16>,
     /// The rows' shingle sets, concatenated; row `i`'s is `shingles[offsets[i]..offsets[i + 1]]`.
     shingles: Vec<u64>,
