@@ -53,7 +53,8 @@
 //!   pairs already in one cluster are not verified again (pairs are verified in parallel chunks of 4,096,
 //!   and each chunk drops the pairs earlier chunks joined). A bucket of more than `max_bucket` rows (a
 //!   boilerplate text) compares each row with the `max_bucket` rows after it only, so the work stays
-//!   `O(n · max_bucket)` per band instead of quadratic.
+//!   `O(n · max_bucket)` per band instead of quadratic (a pair out of reach in the first band its rows
+//!   share is not taken up by a later band either).
 //! * **Memory** per text row: `2k` bytes of fingerprints, `8b` of band keys and 8 per distinct shingle
 //!   (about 1 KB for 80-character texts at the defaults); the full signatures are never stored.
 
