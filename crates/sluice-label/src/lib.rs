@@ -15,7 +15,8 @@
 //! The statistics are `sluice_algo::label`'s; this crate indexes stored rows for them
 //! ([`index`]), keeps the records ([`store`], [`sqlite`]), reads and writes files ([`io`],
 //! [`dataset`]), and composes the workflows ([`agreement`], [`aggregate`], [`assign`],
-//! [`review`], [`predict`], [`merge`]). It does not link DataFusion: the merge writes the table
+//! [`review`], [`predict`], [`merge`]); [`history`] copies label-quality figures into the
+//! workspace's metric history for monitoring. It does not link DataFusion: the merge writes the table
 //! with parquet/arrow and the caller adds it as a version through `sluice_version::add`.
 //!
 //! Invariant: human annotations are append-only. Corrections, adjudications, pseudo-labels and
@@ -26,6 +27,7 @@ pub mod agreement;
 pub mod assign;
 pub mod dataset;
 pub mod error;
+pub mod history;
 pub mod index;
 pub mod io;
 pub mod merge;

@@ -5,6 +5,11 @@
 //! Writers open `BEGIN IMMEDIATE` transactions, as sluice-store does, so two imports serialise on
 //! the write lock instead of failing at commit. All SQL here is portable (no `INSERT OR`, no
 //! `WITHOUT ROWID`): a Postgres implementation changes `?` to `$n` and little else.
+//!
+//! Bulk writes (items of a project, imported annotations, gold, assignments, run results,
+//! metrics) go in multi-row `INSERT`s of [`INSERT_BATCH`] rows, as sluice-store writes version
+//! files: one statement per thousand rows instead of one round trip to SQLite's worker thread per
+//! row, inside the same single transaction.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,11 +17,15 @@ use std::path::Path;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use crate::error::{Error, Result};
 use crate::schema::{LabelKind, LabelSchema};
 use crate::store::*;
+
+/// Rows per multi-row INSERT: at most 9 bound parameters per row here, so a statement stays far
+/// under SQLite's limit of 32,766 parameters.
+pub const INSERT_BATCH: usize = 1000;
 
 /// The SQLite annotation store.
 #[derive(Debug, Clone)]
@@ -195,17 +204,18 @@ impl LabelStore for SqliteLabelStore {
         .fetch_one(&mut *tx)
         .await?
         .get(0);
-        for it in items {
-            sqlx::query(
-                "INSERT INTO label_items (project_id, item_key, row_index, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(&it.key)
-            .bind(it.row_index)
-            .bind(it.payload.as_ref().map(|v| v.to_string()))
-            .bind(&created_at)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in items.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_items (project_id, item_key, row_index, payload, created_at) ",
+            );
+            q.push_values(chunk, |mut row, it| {
+                row.push_bind(id)
+                    .push_bind(&it.key)
+                    .push_bind(it.row_index)
+                    .push_bind(it.payload.as_ref().map(|v| v.to_string()))
+                    .push_bind(&created_at);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.project(&p.name).await
@@ -293,18 +303,25 @@ impl LabelStore for SqliteLabelStore {
         let mut tx = self.write_tx().await?;
         let before = item_ids(&mut tx, project_id).await?.len();
         let at = now();
-        for it in items {
-            sqlx::query(
-                "INSERT INTO label_items (project_id, item_key, row_index, payload, created_at) VALUES (?, ?, ?, ?, ?) \
-                 ON CONFLICT (project_id, item_key) DO UPDATE SET payload = COALESCE(label_items.payload, excluded.payload)",
-            )
-            .bind(project_id)
-            .bind(&it.key)
-            .bind(it.row_index)
-            .bind(it.payload.as_ref().map(|v| v.to_string()))
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+        // One row per key: a key twice in one statement would hit its own ON CONFLICT (an error
+        // in SQLite and Postgres); the first payload wins, as it did row by row.
+        let mut seen = std::collections::HashSet::new();
+        let items: Vec<&NewItem> = items.iter().filter(|it| seen.insert(it.key.as_str())).collect();
+        for chunk in items.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_items (project_id, item_key, row_index, payload, created_at) ",
+            );
+            q.push_values(chunk, |mut row, it| {
+                row.push_bind(project_id)
+                    .push_bind(&it.key)
+                    .push_bind(it.row_index)
+                    .push_bind(it.payload.as_ref().map(|v| v.to_string()))
+                    .push_bind(&at);
+            });
+            q.push(
+                " ON CONFLICT (project_id, item_key) DO UPDATE SET payload = COALESCE(label_items.payload, excluded.payload)",
+            );
+            q.build().execute(&mut *tx).await?;
         }
         let after = item_ids(&mut tx, project_id).await?.len();
         tx.commit().await?;
@@ -366,57 +383,65 @@ impl LabelStore for SqliteLabelStore {
             latest_rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect();
         let batch_id = insert_batch(&mut tx, project.id, &batch, rows.len()).await?;
         let created_at = now();
-        let (mut inserted, mut unchanged, mut new_items) = (0u64, 0u64, 0u64);
+        // New items first, in order of first appearance, in multi-row inserts.
+        let mut missing: Vec<&str> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for r in rows {
-            let item_id = match items.get(&r.item) {
-                Some(&id) => id,
-                None if create_items => {
-                    let id: i64 = sqlx::query(
-                        "INSERT INTO label_items (project_id, item_key, created_at) VALUES (?, ?, ?) RETURNING id",
-                    )
-                    .bind(project.id)
-                    .bind(&r.item)
-                    .bind(&created_at)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .get(0);
-                    items.insert(r.item.clone(), id);
-                    new_items += 1;
-                    id
-                }
-                None => {
+            if !items.contains_key(&r.item) && seen.insert(r.item.as_str()) {
+                if !create_items {
                     return Err(Error::Usage(format!(
                         "item `{}` is not an item of project `{}` (its items are the key values of its dataset)",
                         r.item, project.name
                     )));
                 }
-            };
+                missing.push(&r.item);
+            }
+        }
+        let new_items = missing.len() as u64;
+        for chunk in missing.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO label_items (project_id, item_key, created_at) ");
+            q.push_values(chunk, |mut row, key| {
+                row.push_bind(project.id).push_bind(*key).push_bind(&created_at);
+            });
+            q.push(" RETURNING id, item_key");
+            for r in q.build().fetch_all(&mut *tx).await? {
+                items.insert(r.get(1), r.get(0));
+            }
+        }
+        let (mut inserted, mut unchanged) = (0u64, 0u64);
+        let mut pending: Vec<(i64, i64, &NewAnnotation)> = Vec::new();
+        for r in rows {
+            let item_id = items[&r.item];
             let annotator_id = annotator_ids[r.annotator.as_str()];
             if latest.get(&(item_id, annotator_id)) == Some(&r.value) {
                 unchanged += 1;
                 continue;
             }
-            let at = r
-                .created_at
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
-                .unwrap_or_else(|| created_at.clone());
-            sqlx::query(
-                "INSERT INTO label_annotations (project_id, item_id, annotator_id, batch_id, value, source, \
-                 confidence, seconds, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(project.id)
-            .bind(item_id)
-            .bind(annotator_id)
-            .bind(batch_id)
-            .bind(&r.value)
-            .bind(source.as_str())
-            .bind(r.confidence)
-            .bind(r.seconds)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
             latest.insert((item_id, annotator_id), r.value.clone());
+            pending.push((item_id, annotator_id, r));
             inserted += 1;
+        }
+        for chunk in pending.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_annotations (project_id, item_id, annotator_id, batch_id, value, source, \
+                 confidence, seconds, created_at) ",
+            );
+            q.push_values(chunk, |mut row, (item_id, annotator_id, r)| {
+                let at = r
+                    .created_at
+                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+                    .unwrap_or_else(|| created_at.clone());
+                row.push_bind(project.id)
+                    .push_bind(*item_id)
+                    .push_bind(*annotator_id)
+                    .push_bind(batch_id)
+                    .push_bind(&r.value)
+                    .push_bind(source.as_str())
+                    .push_bind(r.confidence)
+                    .push_bind(r.seconds)
+                    .push_bind(at);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE label_batches SET row_count = ? WHERE id = ?")
             .bind(inserted as i64)
@@ -476,6 +501,9 @@ impl LabelStore for SqliteLabelStore {
         let items = item_ids(&mut tx, project.id).await?;
         let batch_id = insert_batch(&mut tx, project.id, &batch, rows.len()).await?;
         let at = now();
+        // The last answer per item wins, as when rows were written one by one.
+        let mut answer: HashMap<i64, &str> = HashMap::new();
+        let mut order: Vec<i64> = Vec::new();
         for (key, value) in rows {
             let item_id = *items.get(key).ok_or_else(|| {
                 Error::Usage(format!(
@@ -483,20 +511,29 @@ impl LabelStore for SqliteLabelStore {
                     project.name
                 ))
             })?;
-            sqlx::query("DELETE FROM label_gold WHERE item_id = ?")
-                .bind(item_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO label_gold (item_id, project_id, value, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(item_id)
-            .bind(project.id)
-            .bind(value)
-            .bind(&at)
-            .bind(&batch.created_by)
-            .execute(&mut *tx)
-            .await?;
+            if answer.insert(item_id, value).is_none() {
+                order.push(item_id);
+            }
+        }
+        for chunk in order.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM label_gold WHERE item_id IN (");
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(*id);
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_gold (item_id, project_id, value, created_at, created_by) ",
+            );
+            q.push_values(chunk, |mut row, id| {
+                row.push_bind(*id)
+                    .push_bind(project.id)
+                    .push_bind(answer[id])
+                    .push_bind(&at)
+                    .push_bind(&batch.created_by);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(batch_id)
@@ -524,25 +561,47 @@ impl LabelStore for SqliteLabelStore {
         let mut tx = self.write_tx().await?;
         let batch_id = insert_batch(&mut tx, project_id, &batch, rows.len()).await?;
         let at = now();
-        for &(item_id, annotator_id, gold) in rows {
-            sqlx::query(
-                "INSERT INTO label_assignments (project_id, item_id, annotator_id, batch_id, is_gold, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(project_id)
-            .bind(item_id)
-            .bind(annotator_id)
-            .bind(batch_id)
-            .bind(i64::from(gold))
-            .bind(&at)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| match &e {
-                sqlx::Error::Database(d) if d.is_unique_violation() => {
-                    Error::Internal(format!("item {item_id} was assigned twice to annotator {annotator_id}"))
-                }
-                _ => Error::Sql(e),
-            })?;
+        for chunk in rows.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_assignments (project_id, item_id, annotator_id, batch_id, is_gold, created_at) ",
+            );
+            q.push_values(chunk, |mut row, &(item_id, annotator_id, gold)| {
+                row.push_bind(project_id)
+                    .push_bind(item_id)
+                    .push_bind(annotator_id)
+                    .push_bind(batch_id)
+                    .push_bind(i64::from(gold))
+                    .push_bind(&at);
+            });
+            if let Err(e) = q.build().execute(&mut *tx).await {
+                return Err(match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => {
+                        // Name the pair: the first one already stored or repeated in this batch.
+                        let mut pairs = std::collections::HashSet::new();
+                        let mut twice = None;
+                        for &(item_id, annotator_id, _) in rows {
+                            let stored = sqlx::query(
+                                "SELECT 1 FROM label_assignments WHERE project_id = ? AND item_id = ? AND annotator_id = ? \
+                                 AND batch_id <> ?",
+                            )
+                            .bind(project_id)
+                            .bind(item_id)
+                            .bind(annotator_id)
+                            .bind(batch_id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .is_some();
+                            if stored || !pairs.insert((item_id, annotator_id)) {
+                                twice = Some((item_id, annotator_id));
+                                break;
+                            }
+                        }
+                        let (item_id, annotator_id) = twice.unwrap_or((-1, -1));
+                        Error::Internal(format!("item {item_id} was assigned twice to annotator {annotator_id}"))
+                    }
+                    _ => Error::Sql(e),
+                });
+            }
         }
         tx.commit().await?;
         Ok(batch_id)
@@ -632,18 +691,19 @@ impl LabelStore for SqliteLabelStore {
         .fetch_one(&mut *tx)
         .await?
         .get(0);
-        for r in &run.results {
-            sqlx::query(
-                "INSERT INTO label_results (run_id, item_id, value, confidence, source, n_labels) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(r.item_id)
-            .bind(&r.value)
-            .bind(r.confidence)
-            .bind(r.source.as_str())
-            .bind(r.n_labels)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in run.results.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_results (run_id, item_id, value, confidence, source, n_labels) ",
+            );
+            q.push_values(chunk, |mut row, r| {
+                row.push_bind(id)
+                    .push_bind(r.item_id)
+                    .push_bind(&r.value)
+                    .push_bind(r.confidence)
+                    .push_bind(r.source.as_str())
+                    .push_bind(r.n_labels);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(id)
@@ -715,18 +775,19 @@ impl LabelStore for SqliteLabelStore {
     async fn record_metrics(&self, project_id: i64, metrics: &[Metric]) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let at = now();
-        for m in metrics {
-            sqlx::query(
-                "INSERT INTO label_metrics (project_id, batch_id, run_id, name, value, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(project_id)
-            .bind(m.batch_id)
-            .bind(m.run_id)
-            .bind(&m.name)
-            .bind(m.value)
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+        for chunk in metrics.chunks(INSERT_BATCH) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO label_metrics (project_id, batch_id, run_id, name, value, created_at) ",
+            );
+            q.push_values(chunk, |mut row, m| {
+                row.push_bind(project_id)
+                    .push_bind(m.batch_id)
+                    .push_bind(m.run_id)
+                    .push_bind(&m.name)
+                    .push_bind(m.value)
+                    .push_bind(&at);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -954,6 +1015,96 @@ mod tests {
         assert!(err.to_string().contains("assigned twice"), "{err}");
         // The failed round wrote nothing.
         assert_eq!(s.assignments(p.id).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn bulk_writes_span_several_insert_statements() {
+        let (_d, s) = store().await;
+        let n = 2 * INSERT_BATCH + 345;
+        let keys: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+        let p = project(&s, &[]).await;
+        // New items made by the import itself, two annotators each, in three INSERTs per table.
+        let rows: Vec<NewAnnotation> = keys
+            .iter()
+            .enumerate()
+            .flat_map(|(i, k)| {
+                let v = if i % 3 == 0 { "spam" } else { "ham" };
+                [ann(k, "x", v), ann(k, "y", "ham")]
+            })
+            .collect();
+        let r = s
+            .import(
+                &p,
+                batch(BatchKind::Import),
+                AnnotatorKind::Crowd,
+                LabelSource::Human,
+                true,
+                &rows,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (r.inserted, r.unchanged, r.new_items, r.new_annotators),
+            (2 * n as u64, 0, n as u64, 2)
+        );
+        let items = s.items(p.id).await.unwrap();
+        let got: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            got,
+            keys.iter().map(String::as_str).collect::<Vec<_>>(),
+            "items keep first-seen order"
+        );
+        let stored = s.annotations(p.id, Some(LabelSource::Human)).await.unwrap();
+        assert_eq!(stored.len(), 2 * n);
+        let k3 = stored.iter().find(|a| a.item == "k3" && a.annotator == "x").unwrap();
+        assert_eq!((k3.value.as_str(), k3.seconds), ("spam", Some(3.0)));
+        // An unknown item without --create-items names the first one and writes nothing.
+        let err = s
+            .import(
+                &p,
+                batch(BatchKind::Import),
+                AnnotatorKind::Crowd,
+                LabelSource::Human,
+                false,
+                &[ann("k1", "x", "spam"), ann("new1", "x", "ham"), ann("new2", "x", "ham")],
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("`new1`"), "{err}");
+        assert_eq!(s.annotations(p.id, None).await.unwrap().len(), 2 * n);
+        // add_items: repeated keys in one call, and keys already there.
+        let more: Vec<NewItem> = ["k0", "z1", "z1", "z2"]
+            .iter()
+            .map(|k| NewItem {
+                key: k.to_string(),
+                row_index: None,
+                payload: Some(serde_json::json!({"k": k})),
+            })
+            .collect();
+        assert_eq!(s.add_items(p.id, &more).await.unwrap(), 2);
+        // Gold over many items; a key given twice keeps its last answer.
+        let mut gold: Vec<(String, String)> = keys.iter().map(|k| (k.clone(), "ham".to_string())).collect();
+        gold.push(("k7".into(), "spam".into()));
+        s.set_gold(&p, batch(BatchKind::Gold), &gold).await.unwrap();
+        let g = s.gold(p.id).await.unwrap();
+        assert_eq!(g.len(), n);
+        assert_eq!(g.iter().find(|g| g.item == "k7").unwrap().value, "spam");
+        // Assignments across statements; a pair repeated in a later statement is named.
+        let annotators = s.annotators().await.unwrap();
+        let x = annotators.iter().find(|a| a.name == "x").unwrap().id;
+        let mut pairs: Vec<(i64, i64, bool)> = items.iter().map(|i| (i.id, x, false)).collect();
+        s.add_assignments(p.id, batch(BatchKind::Assign), &pairs).await.unwrap();
+        assert_eq!(s.assignments(p.id).await.unwrap().len(), n);
+        pairs.truncate(1);
+        let err = s
+            .add_assignments(p.id, batch(BatchKind::Assign), &pairs)
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(&format!("item {} was assigned twice", items[0].id)),
+            "{err}"
+        );
     }
 
     #[tokio::test]

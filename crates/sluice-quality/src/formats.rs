@@ -312,6 +312,16 @@ pub fn is_mojibake(s: &str) -> bool {
     std::str::from_utf8(&bytes).is_ok()
 }
 
+/// The text that mojibake `s` was before its UTF-8 bytes were decoded as Windows-1252 or Latin-1
+/// ("cafÃ©" -> "café"); `None` unless [`is_mojibake`]. Used by `sluice-clean`'s encoding repair.
+pub fn unmojibake(s: &str) -> Option<String> {
+    if s.is_ascii() {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = s.chars().map(cp1252_byte).collect();
+    String::from_utf8(bytes?).ok()
+}
+
 /// The folding key of category spellings: NFKD, combining marks dropped, whitespace removed, lowercased.
 pub fn fold(s: &str) -> String {
     s.nfkd()
@@ -595,6 +605,9 @@ mod tests {
         assert!(!is_mojibake("São Paulo"));
         assert!(!is_mojibake("plain"));
         assert!(!is_mojibake("東京"));
+        assert_eq!(unmojibake("cafÃ©").as_deref(), Some("café"));
+        assert_eq!(unmojibake("â€œquotedâ€\u{9D}").as_deref(), Some("\u{201C}quoted\u{201D}"));
+        assert_eq!(unmojibake("café"), None);
     }
 
     #[test]
