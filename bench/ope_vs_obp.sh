@@ -3,9 +3,10 @@
 #
 # Side by side in one run on the same Parquet decision log (ROWS logged decisions, 10 actions,
 # epsilon-greedy logging with eps 0.3, rewards ~Bernoulli(0.02..0.2) by action, target = uniform):
-#   sluice: `sluice ope LOG --policy uniform --resamples B` -- reads and validates the log, fits the
-#           per-action mean reward model, and computes IPS, clipped IPS, SNIPS, DM, DR and Switch-DR,
-#           each with a B-resample (Poisson) bootstrap interval;
+#   sluice: `sluice ope LOG --policy uniform --resamples B --estimators ips,snips,dr` -- reads and
+#           validates the log, fits the per-action mean reward model, and computes IPS, SNIPS and DR
+#           with B-resample (Poisson) bootstrap intervals (one pass, shared replicates); then, for
+#           information, the same with all six estimators (adds clipped IPS, DM, Switch-DR);
 #   obp:    reads the same Parquet file (pyarrow), builds obp's arrays, and runs IPS, SNIPS and DR
 #           (DoublyRobust with the same per-action mean model), each estimate_policy_value +
 #           estimate_interval(n_bootstrap_samples=B) (obp's multinomial bootstrap).
@@ -16,7 +17,8 @@
 #   Both tools always run on the same ROWS and RESAMPLES; if obp is too slow, run with fewer and
 #   say so. Nothing is extrapolated.
 # obp 0.5.7 needs Python < 3.11: set PYTHON310 to a python3.10 (default: pyenv's 3.10.13).
-# BENCH_VENV reuses an existing virtualenv with the packages below.
+# BENCH_VENV reuses an existing virtualenv with the packages below. SLUICE_BIN uses an already
+# built sluice binary instead of building target/release/sluice (e.g. while the tree does not build).
 set -euo pipefail
 rows=${1:-10000000}
 resamples=${2:-1000}
@@ -25,9 +27,13 @@ out=${BENCH_OUT:-$root/bench/out/ope_vs_obp}
 venv=${BENCH_VENV:-$root/bench/out/venv-obp}
 mkdir -p "$out"
 
-echo "building sluice (release)..." >&2
-(cd "$root" && cargo build --release -q -p sluice-cli)
-sluice=$root/target/release/sluice
+if [ -n "${SLUICE_BIN:-}" ]; then
+  sluice=$SLUICE_BIN
+else
+  echo "building sluice (release)..." >&2
+  (cd "$root" && cargo build --release -q -p sluice-cli)
+  sluice=$root/target/release/sluice
+fi
 
 if [ ! -x "$venv/bin/python" ]; then
   py=${PYTHON310:-$(pyenv prefix 3.10.13 2>/dev/null)/bin/python3}
@@ -86,11 +92,16 @@ writer.close()
 PY
 fi
 
-echo "sluice ope on $rows decisions, $resamples resamples..." >&2
+echo "sluice ope on $rows decisions, $resamples resamples (IPS, SNIPS, DR)..." >&2
 t0=$(date +%s.%N)
-"$sluice" --json ope "$log" --policy uniform --resamples "$resamples" --seed 1 >"$out/sluice.json"
+"$sluice" --json ope "$log" --policy uniform --resamples "$resamples" --seed 1 --estimators ips,snips,dr \
+  >"$out/sluice.json"
 t1=$(date +%s.%N)
 sluice_s=$(echo "$t1 - $t0" | bc)
+echo "sluice ope, all six estimators..." >&2
+"$sluice" --json ope "$log" --policy uniform --resamples "$resamples" --seed 1 >"$out/sluice_all.json"
+t2=$(date +%s.%N)
+sluice_all_s=$(echo "$t2 - $t1" | bc)
 
 echo "obp on $rows decisions, $resamples resamples (this takes a while)..." >&2
 "$python" - "$log" "$resamples" >"$out/obp.json" <<'PY'
@@ -133,10 +144,13 @@ res["total_s"] = time.perf_counter() - t0
 print(json.dumps(res))
 PY
 
-"$python" - "$out/sluice.json" "$out/obp.json" "$sluice_s" "$rows" "$resamples" <<'PY'
+"$python" - "$out/sluice.json" "$out/obp.json" "$sluice_s" "$rows" "$resamples" "$sluice_all_s" "$out/sluice_all.json" <<'PY'
 import json, sys
 s, o = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 sluice_s, rows, b = float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+sluice_all_s, s_all = float(sys.argv[6]), json.load(open(sys.argv[7]))
+assert [e["estimator"] for e in s["estimates"]] == ["ips", "snips", "dr"], s["estimates"]
+assert len(s_all["estimates"]) == 6
 est = {e["estimator"]: e for e in s["estimates"]}
 print(f"| estimator | sluice | obp {o['obp']} | relative difference | sluice 95% CI (Poisson) | obp 95% CI (multinomial) |")
 print("|---|---|---|---|---|---|")
@@ -148,10 +162,14 @@ print()
 obp_work = sum(c["seconds"] for c in o["estimates"].values())
 print(f"| tool | decisions | resamples | what is timed | wall time (s) |")
 print("|---|---|---|---|---|")
-print(f"| sluice | {rows:,} | {b:,} | whole command: read + validate Parquet, model, 6 estimators x {b:,} resamples | {sluice_s:.1f} |")
+print(f"| sluice | {rows:,} | {b:,} | whole command: read + validate Parquet, model, IPS + SNIPS + DR, {b:,} resamples | {sluice_s:.1f} |")
+print(f"| sluice (for information) | {rows:,} | {b:,} | the same with all six estimators | {sluice_all_s:.1f} |")
 print(f"| obp | {o['rows']:,} | {b:,} | read Parquet + arrays | {o['read_s']:.1f} |")
 print(f"| obp | {o['rows']:,} | {b:,} | IPS + SNIPS + DR, value + estimate_interval | {obp_work:.1f} |")
 print(f"| obp | {o['rows']:,} | {b:,} | total | {o['total_s']:.1f} |")
 assert o["rows"] == rows
-print(f"\nspeedup (obp total / sluice whole command): {o['total_s'] / sluice_s:.1f}x")
+print(f"\nspeedup, like for like (obp total / sluice whole command, IPS + SNIPS + DR): {o['total_s'] / sluice_s:.1f}x")
+same = all(s_all_e["value"] == next(e for e in s["estimates"] if e["estimator"] == s_all_e["estimator"])["value"]
+           for s_all_e in s_all["estimates"] if s_all_e["estimator"] in ("ips", "snips", "dr"))
+print(f"six-estimator run: same IPS/SNIPS/DR values as the three-estimator run: {same}")
 PY
