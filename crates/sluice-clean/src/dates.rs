@@ -47,8 +47,17 @@ use crate::report::{Example, StepReport};
 
 /// The built-in date-only patterns, in the order tried (after RFC 3339 and the ISO date-times).
 const DATE_PATTERNS: [&str; 11] = [
-    "%Y-%m-%d", "%Y/%m/%d", "%m/%d/%Y", "%d/%m/%Y", "%d.%m.%Y", "%m-%d-%Y", "%d-%m-%Y", "%d %B %Y", "%B %d, %Y",
-    "%Y%m%d", "%B %d %Y",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%m/%d/%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%m-%d-%Y",
+    "%d-%m-%Y",
+    "%d %B %Y",
+    "%B %d, %Y",
+    "%Y%m%d",
+    "%B %d %Y",
 ];
 
 /// The built-in ISO date-time patterns without offset.
@@ -391,7 +400,15 @@ mod tests {
         ] {
             assert_eq!(parse(s).as_deref(), Some(want), "{s}");
         }
-        for s in ["2024-02-30", "13/13/2024", "hello", "03/01/24", "1 Foo 2024", "12345678", "2024"] {
+        for s in [
+            "2024-02-30",
+            "13/13/2024",
+            "hello",
+            "03/01/24",
+            "1 Foo 2024",
+            "12345678",
+            "2024",
+        ] {
             assert_eq!(parse(s), None, "{s}");
         }
     }
@@ -400,7 +417,15 @@ mod tests {
     fn chrono_written_dates_read_back() {
         // Independent of the parser: chrono writes one date in each pattern `sluice synth` injects.
         let d = NaiveDate::from_ymd_opt(2023, 11, 7).unwrap();
-        for p in ["%m/%d/%Y", "%-d %b %Y", "%Y/%m/%d", "%B %-d, %Y", "%Y%m%d", "%d %B %Y", "%b %d, %Y"] {
+        for p in [
+            "%m/%d/%Y",
+            "%-d %b %Y",
+            "%Y/%m/%d",
+            "%B %-d, %Y",
+            "%Y%m%d",
+            "%d %B %Y",
+            "%b %d, %Y",
+        ] {
             let s = d.format(p).to_string();
             assert_eq!(parse(&s).as_deref(), Some("2023-11-07"), "{p} -> {s}");
         }
@@ -409,12 +434,20 @@ mod tests {
     #[test]
     fn given_formats_replace_the_built_in_ones() {
         let f = vec!["%d/%m/%Y".to_owned()];
-        assert_eq!(read("03/01/2024", Some(&f)).map(|p| p.0.iso()).as_deref(), Some("2024-01-03"));
+        assert_eq!(
+            read("03/01/2024", Some(&f)).map(|p| p.0.iso()).as_deref(),
+            Some("2024-01-03")
+        );
         assert_eq!(read("2024-01-03", Some(&f)), None);
         let f = vec!["%+".to_owned(), "%m/%d/%y".to_owned()];
-        assert_eq!(read("03/01/24", Some(&f)).map(|p| p.0.iso()).as_deref(), Some("2024-03-01"));
         assert_eq!(
-            read("2024-03-01T10:00:00+02:00", Some(&f)).map(|p| p.0.iso()).as_deref(),
+            read("03/01/24", Some(&f)).map(|p| p.0.iso()).as_deref(),
+            Some("2024-03-01")
+        );
+        assert_eq!(
+            read("2024-03-01T10:00:00+02:00", Some(&f))
+                .map(|p| p.0.iso())
+                .as_deref(),
             Some("2024-03-01T10:00:00+02:00")
         );
         assert!(check_formats(&["%d/%m/%Y".into(), "%Y-%m-%dT%H:%M:%S%z".into()]).is_ok());
@@ -443,7 +476,9 @@ mod tests {
 
     fn strings(b: &[RecordBatch]) -> Vec<Option<String>> {
         let a = b[0].column(1).as_any().downcast_ref::<StringArray>().unwrap();
-        (0..a.len()).map(|i| a.is_valid(i).then(|| a.value(i).to_owned())).collect()
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| a.value(i).to_owned()))
+            .collect()
     }
 
     fn step(as_date: bool, on_error: Option<OnError>) -> Step {
@@ -517,7 +552,11 @@ mod tests {
             ]
         );
         assert_eq!((r.values_changed, r.values_invalid), (6, 1));
-        assert!(r.notes.iter().any(|n| n.contains("dropped the time of 1")), "{:?}", r.notes);
+        assert!(
+            r.notes.iter().any(|n| n.contains("dropped the time of 1")),
+            "{:?}",
+            r.notes
+        );
         let e = apply(&step(true, Some(OnError::Keep)), column(MIXED.to_vec()))
             .unwrap_err()
             .to_string();

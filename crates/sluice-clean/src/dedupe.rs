@@ -16,7 +16,11 @@ use crate::report::{Example, StepReport};
 use arrow::array::RecordBatch;
 
 /// `dedupe`: drops rows equal to an earlier row on `columns` (all columns when `None`).
-pub(crate) fn exact(frame: &Frame<'_>, columns: Option<&[String]>, report: &mut StepReport) -> Result<Vec<RecordBatch>> {
+pub(crate) fn exact(
+    frame: &Frame<'_>,
+    columns: Option<&[String]>,
+    report: &mut StepReport,
+) -> Result<Vec<RecordBatch>> {
     let cols: Vec<usize> = match columns {
         Some(names) => frame.indices("columns", names)?,
         None => (0..frame.schema.fields().len()).collect(),
@@ -47,7 +51,12 @@ pub(crate) fn exact(frame: &Frame<'_>, columns: Option<&[String]>, report: &mut 
 }
 
 /// `near_dedupe`: drops every row but the first of each near-duplicate cluster of `column`'s texts.
-pub(crate) fn near(frame: &Frame<'_>, column: &str, threshold: f64, report: &mut StepReport) -> Result<Vec<RecordBatch>> {
+pub(crate) fn near(
+    frame: &Frame<'_>,
+    column: &str,
+    threshold: f64,
+    report: &mut StepReport,
+) -> Result<Vec<RecordBatch>> {
     let c = frame.string_columns("column", &[column.to_owned()])?[0];
     let mut texts: Vec<Option<&str>> = Vec::with_capacity(frame.rows as usize);
     for b in frame.batches {
@@ -185,7 +194,13 @@ mod tests {
         assert_eq!(ids(&out), vec![1, 2, 4, 5]);
         assert_eq!(r.rows_removed, 3);
         assert_eq!(r.per_column["text"], 3);
-        assert!(r.examples[0].note.as_deref().unwrap().contains("near duplicate of row 0"));
+        assert!(
+            r.examples[0]
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("near duplicate of row 0")
+        );
 
         let e = apply(
             &Step::NearDedupe {

@@ -392,13 +392,13 @@ where
     Ok((batches, tallies))
 }
 
+/// What [`rewrite_strings_with`] returns: the batches, a tally per column, and per column the batches'
+/// states in order.
+pub(crate) type Rewrite<S> = (Vec<RecordBatch>, Vec<Tally>, Vec<Vec<S>>);
+
 /// [`rewrite_strings`] with a state per batch and column that `f` may update (counts of what it saw);
 /// the third result holds, per column of `cols`, the states of the batches in order.
-pub(crate) fn rewrite_strings_with<S, F>(
-    frame: &Frame<'_>,
-    cols: &[usize],
-    f: F,
-) -> Result<(Vec<RecordBatch>, Vec<Tally>, Vec<Vec<S>>)>
+pub(crate) fn rewrite_strings_with<S, F>(frame: &Frame<'_>, cols: &[usize], f: F) -> Result<Rewrite<S>>
 where
     S: Default + Send,
     F: Fn(&mut S, usize, Option<&str>) -> Cell + Sync,
@@ -426,7 +426,9 @@ where
                                 frame.starts[b] + i as u64,
                                 frame.name(c),
                                 before,
-                                before.map(|v| serde_json::Value::String(v.to_owned())).unwrap_or_default(),
+                                before
+                                    .map(|v| serde_json::Value::String(v.to_owned()))
+                                    .unwrap_or_default(),
                                 Some("left as it is: could not be fixed".into()),
                             ));
                         }

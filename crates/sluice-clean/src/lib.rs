@@ -265,12 +265,10 @@ impl Step {
         let step = self.kind();
         let invalid = |message: String| Err(Error::InvalidStep { step, message });
         match self {
-            Step::NearDedupe { threshold, .. } => {
-                if !(*threshold > 0.0 && *threshold <= 1.0) {
-                    return invalid(format!(
-                        "threshold = {threshold} is not a Jaccard similarity in (0, 1]; use e.g. threshold = 0.8"
-                    ));
-                }
+            Step::NearDedupe { threshold, .. } if !(*threshold > 0.0 && *threshold <= 1.0) => {
+                return invalid(format!(
+                    "threshold = {threshold} is not a Jaccard similarity in (0, 1]; use e.g. threshold = 0.8"
+                ));
             }
             Step::NormalizeDates {
                 formats,
@@ -294,10 +292,14 @@ impl Step {
                         "strategy = \"constant\" needs a value; add e.g. value = 0 or value = \"unknown\"".into(),
                     );
                 }
-                (Strategy::Constant, Some(v)) if !matches!(
-                    v,
-                    toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::String(_) | toml::Value::Boolean(_)
-                ) =>
+                (Strategy::Constant, Some(v))
+                    if !matches!(
+                        v,
+                        toml::Value::Integer(_)
+                            | toml::Value::Float(_)
+                            | toml::Value::String(_)
+                            | toml::Value::Boolean(_)
+                    ) =>
                 {
                     return invalid(format!(
                         "value = {v} is a {}; use a number, a string or a boolean",
@@ -312,14 +314,12 @@ impl Step {
                 }
                 _ => {}
             },
-            Step::FilterOutliers { k: Some(k), method, .. } => {
-                if !(k.is_finite() && *k > 0.0) {
-                    return invalid(format!(
-                        "k = {k} must be a positive number; the usual value for method = \"{}\" is {}",
-                        method.as_str(),
-                        method.default_k()
-                    ));
-                }
+            Step::FilterOutliers { k: Some(k), method, .. } if !(k.is_finite() && *k > 0.0) => {
+                return invalid(format!(
+                    "k = {k} must be a positive number; the usual value for method = \"{}\" is {}",
+                    method.as_str(),
+                    method.default_k()
+                ));
             }
             _ => {}
         }

@@ -19,7 +19,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
+};
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{CastOptions, cast, cast_with_options};
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
@@ -38,7 +40,9 @@ pub(crate) fn is_missing(a: &dyn Array, i: usize) -> bool {
     match a.data_type() {
         DataType::Float64 => a.as_primitive::<Float64Type>().value(i).is_nan(),
         DataType::Float32 => a.as_primitive::<Float32Type>().value(i).is_nan(),
-        t if is_string(t) => Strings::of(a).and_then(|s| s.get(i)).is_some_and(|v| v.trim().is_empty()),
+        t if is_string(t) => Strings::of(a)
+            .and_then(|s| s.get(i))
+            .is_some_and(|v| v.trim().is_empty()),
         _ => false,
     }
 }
@@ -101,9 +105,11 @@ pub(crate) fn drop_missing(
         for (row, missing) in dropped {
             if report.examples.len() < EXAMPLES {
                 let names: Vec<&str> = missing.iter().map(|&k| frame.name(cols[k])).collect();
-                report
-                    .examples
-                    .push(Example::removed(row, frame.row_json(row), format!("missing: {}", names.join(", "))));
+                report.examples.push(Example::removed(
+                    row,
+                    frame.row_json(row),
+                    format!("missing: {}", names.join(", ")),
+                ));
             }
             drop.push(row);
         }
@@ -272,7 +278,10 @@ fn statistic(frame: &Frame<'_>, c: usize, kind: Kind, strategy: Strategy) -> Res
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
                 .ok_or_else(no_values)?;
             Ok(Fill {
-                array: cast(&(Arc::new(StringArray::from(vec![mode])) as ArrayRef), frame.data_type(c))?,
+                array: cast(
+                    &(Arc::new(StringArray::from(vec![mode])) as ArrayRef),
+                    frame.data_type(c),
+                )?,
                 json: serde_json::Value::String(mode.to_owned()),
                 note: format!("the mode of {n} values ({k} times)"),
             })
@@ -331,7 +340,9 @@ fn constant(frame: &Frame<'_>, c: usize, kind: Kind, value: &toml::Value) -> Res
             serde_json::Value::String(s.clone()),
         ),
         (Kind::Text, _) => return Err(wrong("a quoted string, e.g. value = \"unknown\"")),
-        (Kind::Boolean, toml::Value::Boolean(b)) => (Arc::new(BooleanArray::from(vec![*b])), serde_json::Value::Bool(*b)),
+        (Kind::Boolean, toml::Value::Boolean(b)) => {
+            (Arc::new(BooleanArray::from(vec![*b])), serde_json::Value::Bool(*b))
+        }
         (Kind::Boolean, _) => return Err(wrong("true or false")),
     };
     Ok(Fill {
@@ -365,7 +376,9 @@ pub(crate) fn impute(
             "an integer, float, string or boolean column",
             format!(
                 "impute one of the supported columns ({}), or cast `{column}` first",
-                frame.columns_where(|t| (is_numeric(t) && t != &DataType::Float16) || is_string(t) || t == &DataType::Boolean)
+                frame.columns_where(|t| (is_numeric(t) && t != &DataType::Float16)
+                    || is_string(t)
+                    || t == &DataType::Boolean)
             ),
         ));
     };
@@ -393,7 +406,9 @@ pub(crate) fn impute(
     let fill = match (strategy, value) {
         (Strategy::Constant, Some(v)) => constant(frame, c, kind, v)?,
         (Strategy::Constant, None) => {
-            return Err(Error::Internal("impute: constant without a value passed validation".into()));
+            return Err(Error::Internal(
+                "impute: constant without a value passed validation".into(),
+            ));
         }
         _ => statistic(frame, c, kind, strategy)?,
     };
@@ -427,7 +442,10 @@ pub(crate) fn impute(
     }
     report.values_added = missing;
     report.per_column.insert(column.to_owned(), missing);
-    report.notes.push(format!("{column}: {missing} missing values filled with {} ({})", fill.json, fill.note));
+    report.notes.push(format!(
+        "{column}: {missing} missing values filled with {} ({})",
+        fill.json, fill.note
+    ));
     Ok(out)
 }
 
@@ -484,11 +502,16 @@ mod tests {
     }
 
     fn ints(b: &[RecordBatch]) -> Vec<Option<i32>> {
-        col(b, 0, |a, i| a.is_valid(i).then(|| a.as_primitive::<arrow::datatypes::Int32Type>().value(i)))
+        col(b, 0, |a, i| {
+            a.is_valid(i)
+                .then(|| a.as_primitive::<arrow::datatypes::Int32Type>().value(i))
+        })
     }
 
     fn floats(b: &[RecordBatch]) -> Vec<Option<f64>> {
-        col(b, 1, |a, i| a.is_valid(i).then(|| a.as_primitive::<Float64Type>().value(i)))
+        col(b, 1, |a, i| {
+            a.is_valid(i).then(|| a.as_primitive::<Float64Type>().value(i))
+        })
     }
 
     fn impute(column: &str, strategy: Strategy, value: Option<toml::Value>) -> Step {
@@ -551,15 +574,22 @@ mod tests {
         assert!(r.notes[0].contains("2.75 rounded"), "{:?}", r.notes);
         let (out, _) = apply(&impute("i", Strategy::Mode, None), table()).unwrap();
         assert_eq!(ints(&out)[1], Some(4));
-        let (out, _) = apply(&impute("i", Strategy::Constant, Some(toml::Value::Integer(-7))), table()).unwrap();
+        let (out, _) = apply(
+            &impute("i", Strategy::Constant, Some(toml::Value::Integer(-7))),
+            table(),
+        )
+        .unwrap();
         assert_eq!(ints(&out)[5], Some(-7));
         let e = apply(&impute("i", Strategy::Constant, Some(toml::Value::Float(1.5))), table())
             .unwrap_err()
             .to_string();
         assert!(e.contains("`i` is Int32") && e.contains("an integer"), "{e}");
-        let e = apply(&impute("i", Strategy::Constant, Some(toml::Value::Integer(1 << 40))), table())
-            .unwrap_err()
-            .to_string();
+        let e = apply(
+            &impute("i", Strategy::Constant, Some(toml::Value::Integer(1 << 40))),
+            table(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("does not fit"), "{e}");
     }
 
@@ -567,10 +597,7 @@ mod tests {
     fn impute_strings_and_booleans() {
         let (out, r) = apply(&impute("s", Strategy::Mode, None), table()).unwrap();
         let s = col(&out, 2, |a, i| Strings::of(a).unwrap().get(i).map(str::to_owned));
-        assert_eq!(
-            s,
-            ["a", "b", "b", "b", "b", "b"].map(|v| Some(v.to_owned())).to_vec()
-        );
+        assert_eq!(s, ["a", "b", "b", "b", "b", "b"].map(|v| Some(v.to_owned())).to_vec());
         assert_eq!(r.values_added, 3);
         let (out, _) = apply(
             &impute("s", Strategy::Constant, Some(toml::Value::String("unknown".into()))),
@@ -580,7 +607,9 @@ mod tests {
         let s = col(&out, 2, |a, i| Strings::of(a).unwrap().get(i).map(str::to_owned));
         assert_eq!(s[1].as_deref(), Some("unknown"));
         assert_eq!(s[3].as_deref(), Some("unknown"));
-        let e = apply(&impute("s", Strategy::Median, None), table()).unwrap_err().to_string();
+        let e = apply(&impute("s", Strategy::Median, None), table())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("impute: column `s`") && e.contains("mode"), "{e}");
         // b: true 3, false 2.
         let (out, _) = apply(&impute("b", Strategy::Mode, None), table()).unwrap();
@@ -596,7 +625,9 @@ mod tests {
             vec![Arc::new(Float64Array::from(vec![None, Some(f64::NAN)])) as ArrayRef],
         )
         .unwrap();
-        let e = apply(&impute("x", Strategy::Mean, None), vec![b]).unwrap_err().to_string();
+        let e = apply(&impute("x", Strategy::Mean, None), vec![b])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("no present value") && e.contains("constant"), "{e}");
     }
 }

@@ -52,7 +52,9 @@ pub(crate) fn filter(
     let mut why: std::collections::HashMap<u64, (usize, f64)> = std::collections::HashMap::new();
     for &c in &cols {
         let name = frame.name(c).to_owned();
-        let parts: Vec<(Vec<(u64, f64)>, Vec<(u64, f64)>)> = frame
+        // Per batch: (row, value) of the finite values and of the infinite ones.
+        type Values = Vec<(u64, f64)>;
+        let parts: Vec<(Values, Values)> = frame
             .batches
             .par_iter()
             .enumerate()
@@ -88,35 +90,33 @@ pub(crate) fn filter(
                 "{name}: {} finite values, too few for bounds; no row dropped for it",
                 values.len()
             )),
-            Some(s) => {
-                match method {
-                    OutlierMethod::Iqr => {
-                        out.extend(
-                            values
-                                .iter()
-                                .filter(|(_, x)| *x < s.lower_fence || *x > s.upper_fence)
-                                .copied(),
-                        );
-                        report.notes.push(format!(
-                            "{name}: kept values in [{}, {}] (Q1 {}, Q3 {}, k {k})",
-                            s.lower_fence, s.upper_fence, s.q1, s.q3
-                        ));
-                    }
-                    OutlierMethod::Mad => {
-                        out.extend(s.mad_rows.iter().map(|r| (r.0, r.1)));
-                        report.notes.push(format!(
-                            "{name}: kept values with modified z-score at most {k} (median {}, MAD {}{})",
-                            s.median,
-                            s.mad,
-                            if s.mad == 0.0 {
-                                ", so the mean absolute deviation was used"
-                            } else {
-                                ""
-                            }
-                        ));
-                    }
+            Some(s) => match method {
+                OutlierMethod::Iqr => {
+                    out.extend(
+                        values
+                            .iter()
+                            .filter(|(_, x)| *x < s.lower_fence || *x > s.upper_fence)
+                            .copied(),
+                    );
+                    report.notes.push(format!(
+                        "{name}: kept values in [{}, {}] (Q1 {}, Q3 {}, k {k})",
+                        s.lower_fence, s.upper_fence, s.q1, s.q3
+                    ));
                 }
-            }
+                OutlierMethod::Mad => {
+                    out.extend(s.mad_rows.iter().map(|r| (r.0, r.1)));
+                    report.notes.push(format!(
+                        "{name}: kept values with modified z-score at most {k} (median {}, MAD {}{})",
+                        s.median,
+                        s.mad,
+                        if s.mad == 0.0 {
+                            ", so the mean absolute deviation was used"
+                        } else {
+                            ""
+                        }
+                    ));
+                }
+            },
         }
         if !out.is_empty() {
             report.per_column.insert(name, out.len() as u64);
@@ -232,7 +232,10 @@ mod tests {
         let e = apply(&step(&["s"], OutlierMethod::Iqr, None), table(&x, &n))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("filter_outliers: column `s`") && e.contains("numeric columns are: x, n"), "{e}");
+        assert!(
+            e.contains("filter_outliers: column `s`") && e.contains("numeric columns are: x, n"),
+            "{e}"
+        );
         let e = apply(&step(&["x"], OutlierMethod::Iqr, Some(-1.0)), table(&x, &n))
             .unwrap_err()
             .to_string();

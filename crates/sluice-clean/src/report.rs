@@ -35,7 +35,9 @@ impl Example {
         Example {
             row,
             column: Some(column.to_owned()),
-            before: before.map(|s| serde_json::Value::String(s.to_owned())).unwrap_or_default(),
+            before: before
+                .map(|s| serde_json::Value::String(s.to_owned()))
+                .unwrap_or_default(),
             after,
             note,
         }

@@ -234,7 +234,9 @@ mod tests {
             .iter()
             .flat_map(|b| {
                 let a = Strings::of(b.column(0).as_ref()).unwrap();
-                (0..a.len()).map(move |i| a.get(i).map(str::to_owned)).collect::<Vec<_>>()
+                (0..a.len())
+                    .map(move |i| a.get(i).map(str::to_owned))
+                    .collect::<Vec<_>>()
             })
             .collect()
     }
@@ -256,11 +258,27 @@ mod tests {
     fn trim_removes_surrounding_whitespace() {
         let (out, r) = run(
             Step::Trim { columns: cols() },
-            &[Some(" a"), Some("b\t"), Some("\u{3000}c d\n"), Some("e"), None, Some("   "), Some("Ã\u{A0}")],
+            &[
+                Some(" a"),
+                Some("b\t"),
+                Some("\u{3000}c d\n"),
+                Some("e"),
+                None,
+                Some("   "),
+                Some("Ã\u{A0}"),
+            ],
         );
         assert_eq!(
             out,
-            owned(&[Some("a"), Some("b"), Some("c d"), Some("e"), None, Some(""), Some("Ã\u{A0}")])
+            owned(&[
+                Some("a"),
+                Some("b"),
+                Some("c d"),
+                Some("e"),
+                None,
+                Some(""),
+                Some("Ã\u{A0}")
+            ])
         );
         assert_eq!(r.values_changed, 4);
         assert_eq!(r.per_column["s"], 4);
@@ -379,8 +397,11 @@ mod tests {
         let schema = Arc::new(Schema::new(vec![Field::new("s", DataType::Utf8View, true)]));
         let b = RecordBatch::try_new(
             schema,
-            vec![Arc::new(StringViewArray::from(vec![Some(" a "), None, Some("a long value over twelve bytes ")]))
-                as ArrayRef],
+            vec![Arc::new(StringViewArray::from(vec![
+                Some(" a "),
+                None,
+                Some("a long value over twelve bytes "),
+            ])) as ArrayRef],
         )
         .unwrap();
         let (out, r) = apply(&Step::Trim { columns: cols() }, vec![b]).unwrap();

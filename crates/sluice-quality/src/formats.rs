@@ -606,7 +606,10 @@ mod tests {
         assert!(!is_mojibake("plain"));
         assert!(!is_mojibake("東京"));
         assert_eq!(unmojibake("cafÃ©").as_deref(), Some("café"));
-        assert_eq!(unmojibake("â€œquotedâ€\u{9D}").as_deref(), Some("\u{201C}quoted\u{201D}"));
+        assert_eq!(
+            unmojibake("â€œquotedâ€\u{9D}").as_deref(),
+            Some("\u{201C}quoted\u{201D}")
+        );
         assert_eq!(unmojibake("café"), None);
     }
 
