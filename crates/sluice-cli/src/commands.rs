@@ -239,6 +239,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Drift(a) => crate::drift::run(&cwd, a, json).await,
         Command::Performance(a) => crate::performance::run(&cwd, a, json).await,
         Command::Monitor(a) => crate::monitor::run(&cwd, a, json).await,
+        Command::Run(a) => crate::pipeline::run(&cwd, a, json).await,
         c @ (Command::Decisions(_)
         | Command::Policy(_)
         | Command::Ope(_)
@@ -277,7 +278,8 @@ pub async fn run(cli: Cli) -> Result<()> {
                 | Command::Detect(_)
                 | Command::Drift(_)
                 | Command::Monitor(_)
-                | Command::Performance(_) => {
+                | Command::Performance(_)
+                | Command::Run(_) => {
                     unreachable!("handled above")
                 }
             }

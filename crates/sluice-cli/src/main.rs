@@ -14,6 +14,7 @@ mod feedback;
 mod label;
 mod monitor;
 mod output;
+mod pipeline;
 mod performance;
 mod profile;
 mod quality;
@@ -94,6 +95,9 @@ pub enum Command {
     /// Run a streaming concept-drift detector (DDM, EDDM, ADWIN, Page-Hinkley, KSWIN, HDDM-A)
     /// over a column; exit 1 on drift. `--state` resumes across batches.
     Detect(detect::DetectArgs),
+    /// Run a pipeline (TOML): sources, cleaning and SQL stages, a quality gate, versioned
+    /// output with lineage, monitoring; unchanged stages are skipped.
+    Run(pipeline::RunArgs),
     /// Run the end-to-end demo in a fresh workspace.
     Demo(demo::DemoArgs),
     /// Labeling projects: import/export, assignment, agreement, review, aggregation, label

@@ -10,6 +10,7 @@ mod feedback;
 mod label;
 mod lineage;
 mod monitor;
+mod pipeline;
 mod performance;
 mod profile;
 mod quality;

@@ -1,0 +1,799 @@
+//! `sluice run PIPELINE.toml`: raw batches -> cleaning and SQL stages -> quality gate -> dataset
+//! version (with lineage) -> monitoring, with `dvc repro`-style caching.
+//!
+//! ```toml
+//! name = "transactions"
+//! [source]
+//! path = "incoming/*.parquet"   # a file or a glob in one folder (`*`, `?` in the file name)
+//! mode = "each"                 # each: every file not yet ingested, one batch per file; latest: the newest
+//! raw_dataset = "tx-raw"        # optional: version the raw batch too (lineage raw -> cleaned)
+//! [[stage]]
+//! name = "clean"
+//! steps = [{ kind = "dedupe" }, { kind = "trim", columns = ["city"] }]
+//! [[stage]]
+//! name = "features"
+//! sql = "SELECT *, amount > 1000 AS big FROM input"   # the previous stage's table is `input`
+//! [gate]
+//! suite = "checks.toml"
+//! [output]
+//! dataset = "tx"
+//! [monitor]
+//! baseline = "v1"               # default: the first version the pipeline writes
+//! config = "monitor.toml"
+//! ```
+//!
+//! Caching: each stage's output is kept under `.sluice/pipelines/NAME/cache/KEY.parquet`, where
+//! KEY hashes the batch's content hash, every stage configuration up to this one, and the stage's
+//! position. A stage whose key exists is not run again (`--force` reruns); a batch whose stage
+//! fails leaves nothing versioned and is retried by the next run, which finds the stages before
+//! the failure in the cache. Paths in the file are relative to the file's folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use sluice_store::Workspace;
+use sluice_version::DatasetRef;
+use sluice_version::add::{AddOptions, add};
+
+use crate::Exit;
+use crate::output::{Bar, count, print_json};
+
+/// `sluice run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file (TOML).
+    pub pipeline: PathBuf,
+    /// Rerun every stage, ignoring the cache.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what would run and why, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 0 even when monitoring raises alerts (a failed gate still exits 1).
+    #[arg(long)]
+    pub no_fail: bool,
+}
+
+/// The pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// The pipeline's name (its state and cache live under `.sluice/pipelines/NAME`).
+    pub name: String,
+    /// Where batches come from.
+    pub source: SourceConfig,
+    /// Stages, in order.
+    #[serde(default, rename = "stage")]
+    pub stages: Vec<StageConfig>,
+    /// The quality gate.
+    pub gate: Option<GateConfig>,
+    /// Where the result is versioned.
+    pub output: OutputConfig,
+    /// Monitoring of the output dataset.
+    pub monitor: Option<MonitorStage>,
+}
+
+/// `[source]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// A file or a glob (`*`, `?` in the file name).
+    pub path: String,
+    /// `each` (default): every file not yet ingested; `latest`: only the newest file.
+    #[serde(default)]
+    pub mode: SourceMode,
+    /// Also version each raw batch in this dataset.
+    pub raw_dataset: Option<String>,
+}
+
+/// How files become batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceMode {
+    /// Every matching file not yet ingested, in name order.
+    #[default]
+    Each,
+    /// Only the newest matching file (by modification time).
+    Latest,
+}
+
+/// `[[stage]]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    /// The stage's name.
+    pub name: String,
+    /// A DataFusion SQL query over `input`.
+    pub sql: Option<String>,
+    /// Built-in cleaning steps, in order.
+    #[serde(default)]
+    pub steps: Vec<sluice_clean::Step>,
+}
+
+/// `[gate]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// The checks suite (TOML); a failed check of error severity stops the batch.
+    pub suite: PathBuf,
+}
+
+/// `[output]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputConfig {
+    /// The dataset the result is added to.
+    pub dataset: String,
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorStage {
+    /// Baseline version of the output dataset (default: the first one).
+    pub baseline: Option<String>,
+    /// The monitor settings file.
+    pub config: Option<PathBuf>,
+    /// Webhook for alerts.
+    pub webhook: Option<String>,
+    /// HTML report path.
+    pub html: Option<PathBuf>,
+}
+
+impl Pipeline {
+    /// Reads and checks a pipeline file; errors name the file and line.
+    pub fn load(path: &Path) -> Result<Pipeline> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let p: Pipeline = toml::from_str(&text).map_err(|e| {
+            let at = e
+                .span()
+                .map(|s| {
+                    let before = &text[..s.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+                    format!(":{line}:{col}")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
+        })?;
+        if p.name.is_empty() || p.name.contains(['/', '\\', '.']) {
+            bail!("{}: name = {:?}: use letters, digits, - and _", path.display(), p.name);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &p.stages {
+            match (&s.sql, s.steps.is_empty()) {
+                (Some(_), false) => bail!(
+                    "{}: stage {:?} has both sql and steps; split it into two stages",
+                    path.display(),
+                    s.name
+                ),
+                (None, true) => bail!(
+                    "{}: stage {:?} has neither sql nor steps; give it one",
+                    path.display(),
+                    s.name
+                ),
+                _ => {}
+            }
+            if !seen.insert(s.name.clone()) {
+                bail!("{}: two stages are named {:?}", path.display(), s.name);
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// One stage's run on one batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRun {
+    /// The stage.
+    pub name: String,
+    /// `ran`, `cached` or (dry run) `would run`.
+    pub status: String,
+    /// Why it ran or not.
+    pub why: String,
+    /// Rows in.
+    pub rows_in: u64,
+    /// Rows out.
+    pub rows_out: u64,
+    /// What each cleaning step changed.
+    pub steps: Vec<sluice_clean::StepReport>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// One batch through the pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct BatchRun {
+    /// The source file.
+    pub source: String,
+    /// Its content hash (BLAKE3).
+    pub hash: String,
+    /// Rows read.
+    pub rows: u64,
+    /// Seconds spent reading.
+    pub read_seconds: f64,
+    /// The stages.
+    pub stages: Vec<StageRun>,
+    /// The gate's report.
+    pub gate: Option<sluice_checks::Report>,
+    /// Whether the gate passed (true without a gate).
+    pub passed: bool,
+    /// The raw version, when the raw batch is versioned.
+    pub raw_version: Option<String>,
+    /// The output version.
+    pub version: Option<String>,
+    /// Seconds spent versioning.
+    pub version_seconds: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    /// The pipeline.
+    pub pipeline: String,
+    /// Whether nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// The batches processed.
+    pub batches: Vec<BatchRun>,
+    /// Monitoring of the output, when configured and something was versioned.
+    pub monitor: Option<crate::monitor::RunReport>,
+}
+
+/// Files done, by path, with the content hash and the version they became.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    done: BTreeMap<String, Done>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Done {
+    hash: String,
+    version: String,
+}
+
+/// Runs `sluice run`.
+pub async fn run(cwd: &Path, a: RunArgs, json: bool) -> Result<()> {
+    let file = cwd.join(&a.pipeline);
+    let p = Pipeline::load(&file)?;
+    let base = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| cwd.to_path_buf());
+    let report = execute(cwd, &base, &file, &p, &a, json).await?;
+    let failed = report.batches.iter().any(|b| !b.passed);
+    if json {
+        print_json(&report)?;
+    } else {
+        summary(&report);
+    }
+    if failed {
+        return Err(Exit(1).into());
+    }
+    if report.monitor.as_ref().is_some_and(|m| m.alerts > 0) && !a.no_fail {
+        return Err(Exit(1).into());
+    }
+    Ok(())
+}
+
+/// Runs a pipeline (the demo calls this too). Prints progress unless `quiet`.
+pub async fn execute(
+    cwd: &Path,
+    base: &Path,
+    file: &Path,
+    p: &Pipeline,
+    a: &RunArgs,
+    quiet: bool,
+) -> Result<RunReport> {
+    let ws = Workspace::discover(cwd).await?;
+    let dir = ws.dir.join("pipelines").join(&p.name);
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).with_context(|| format!("cannot create {}", cache.display()))?;
+    let state_path = dir.join("state.json");
+    let mut state: State = match std::fs::read(&state_path) {
+        Ok(b) => serde_json::from_slice(&b)
+            .with_context(|| format!("{} is damaged; delete it to start over", state_path.display()))?,
+        Err(_) => State::default(),
+    };
+    let suite = match &p.gate {
+        Some(g) => Some(sluice_checks::Suite::load(&base.join(&g.suite))?),
+        None => None,
+    };
+    let sources = match_sources(base, &p.source)?;
+    if sources.is_empty() {
+        bail!("{}: [source] path {:?} matches no file", file.display(), p.source.path);
+    }
+    let mut batches = Vec::new();
+    for src in sources {
+        let hash = blake3_file(&src)?;
+        let key = src.display().to_string();
+        if !a.force && state.done.get(&key).is_some_and(|d| d.hash == hash) {
+            continue;
+        }
+        let b = run_batch(&ws, &cache, &src, &hash, p, suite.as_ref(), a, quiet).await?;
+        if let Some(v) = &b.version {
+            state.done.insert(
+                key,
+                Done {
+                    hash,
+                    version: v.clone(),
+                },
+            );
+            let tmp = state_path.with_extension("json.tmp");
+            std::fs::write(&tmp, serde_json::to_vec_pretty(&state)?)?;
+            std::fs::rename(&tmp, &state_path)?;
+        }
+        let stop = !b.passed;
+        batches.push(b);
+        if stop {
+            break;
+        }
+    }
+    let versioned = batches.iter().any(|b| b.version.is_some());
+    let monitor = match (&p.monitor, versioned, a.dry_run) {
+        (Some(m), true, false) => {
+            let baseline = match &m.baseline {
+                Some(b) => b.clone(),
+                None => "v1".to_string(),
+            };
+            let args = crate::monitor::MonitorArgs {
+                name: p.output.dataset.clone(),
+                baseline,
+                batches: Vec::new(),
+                config: m.config.as_ref().map(|c| base.join(c)),
+                webhook: m.webhook.clone(),
+                html: m.html.as_ref().map(|h| base.join(h)),
+                reset: false,
+                no_fail: true,
+            };
+            if !quiet {
+                println!("monitor {}:", p.output.dataset);
+            }
+            Some(crate::monitor::monitor(cwd, &args, quiet).await?)
+        }
+        _ => None,
+    };
+    Ok(RunReport {
+        pipeline: p.name.clone(),
+        dry_run: a.dry_run,
+        batches,
+        monitor,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_batch(
+    ws: &Workspace,
+    cache: &Path,
+    src: &Path,
+    hash: &str,
+    p: &Pipeline,
+    suite: Option<&sluice_checks::Suite>,
+    a: &RunArgs,
+    quiet: bool,
+) -> Result<BatchRun> {
+    let name = src
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if !quiet {
+        println!("{name}:");
+    }
+    let mut run = BatchRun {
+        source: src.display().to_string(),
+        hash: hash.to_string(),
+        rows: 0,
+        read_seconds: 0.0,
+        stages: Vec::new(),
+        gate: None,
+        passed: true,
+        raw_version: None,
+        version: None,
+        version_seconds: 0.0,
+    };
+    // Stage keys: the batch's hash, then each stage's configuration in turn.
+    let mut keys = Vec::with_capacity(p.stages.len());
+    let mut h = blake3::Hasher::new();
+    h.update(hash.as_bytes());
+    for (i, s) in p.stages.iter().enumerate() {
+        h.update(format!("{i}:").as_bytes());
+        h.update(serde_json::to_string(s)?.as_bytes());
+        keys.push(h.clone().finalize().to_hex().to_string());
+    }
+    // The last cached stage: everything before it can be skipped, including reading the source.
+    let start = if a.force {
+        0
+    } else {
+        keys.iter()
+            .rposition(|k| cache.join(format!("{k}.parquet")).is_file())
+            .map_or(0, |i| i + 1)
+    };
+    if a.dry_run {
+        for (i, s) in p.stages.iter().enumerate() {
+            let (status, why) = if i < start {
+                ("cached", "same input and configuration as a previous run".to_string())
+            } else if a.force {
+                ("would run", "--force".to_string())
+            } else {
+                (
+                    "would run",
+                    "new input or changed configuration up to this stage".to_string(),
+                )
+            };
+            if !quiet {
+                println!("  {}: {status} ({why})", s.name);
+            }
+            run.stages.push(StageRun {
+                name: s.name.clone(),
+                status: status.into(),
+                why,
+                rows_in: 0,
+                rows_out: 0,
+                steps: Vec::new(),
+                seconds: 0.0,
+            });
+        }
+        return Ok(run);
+    }
+
+    let t0 = Instant::now();
+    let (mut schema, mut table) = if start == 0 {
+        read_source(src)?
+    } else {
+        read_parquet(&cache.join(format!("{}.parquet", keys[start - 1])))?
+    };
+    run.read_seconds = t0.elapsed().as_secs_f64();
+    run.rows = rows(&table);
+    if !quiet {
+        let from = if start == 0 { "read" } else { "resumed from the cache" };
+        println!("  {from}: {} rows ({:.2} s)", count(run.rows), run.read_seconds);
+    }
+    for (i, s) in p.stages.iter().enumerate() {
+        let t = Instant::now();
+        let rows_in = rows(&table);
+        if i < start {
+            run.stages.push(StageRun {
+                name: s.name.clone(),
+                status: "cached".into(),
+                why: "same input and configuration as a previous run".into(),
+                rows_in: 0,
+                rows_out: 0,
+                steps: Vec::new(),
+                seconds: 0.0,
+            });
+            if !quiet {
+                println!("  {}: cached", s.name);
+            }
+            continue;
+        }
+        let mut steps = Vec::new();
+        if let Some(sql) = &s.sql {
+            let (sc, out) = run_sql(&schema, table, sql)
+                .await
+                .with_context(|| format!("stage {}", s.name))?;
+            schema = sc;
+            table = out;
+        } else {
+            for step in &s.steps {
+                let (out, report) = tokio::task::block_in_place(|| sluice_clean::apply(step, table))
+                    .with_context(|| format!("stage {}", s.name))?;
+                table = out;
+                steps.push(report);
+            }
+            if let Some(b) = table.first() {
+                schema = b.schema();
+            }
+        }
+        write_parquet(&cache.join(format!("{}.parquet", keys[i])), &schema, &table)?;
+        let r = StageRun {
+            name: s.name.clone(),
+            status: "ran".into(),
+            why: if a.force {
+                "--force".into()
+            } else {
+                "new input or changed configuration".into()
+            },
+            rows_in,
+            rows_out: rows(&table),
+            steps,
+            seconds: t.elapsed().as_secs_f64(),
+        };
+        if !quiet {
+            println!(
+                "  {}: {} -> {} rows ({:.2} s)",
+                r.name,
+                count(r.rows_in),
+                count(r.rows_out),
+                r.seconds
+            );
+            for st in &r.steps {
+                println!(
+                    "    {}: {} rows removed, {} values changed, {} added",
+                    st.step,
+                    count(st.rows_removed),
+                    count(st.values_changed),
+                    count(st.values_added)
+                );
+            }
+        }
+        run.stages.push(r);
+    }
+
+    if let Some(suite) = suite {
+        let ctx = sluice_version::engine::session();
+        let mem = datafusion::datasource::MemTable::try_new(schema.clone(), vec![table.clone()])?;
+        ctx.register_table("t", Arc::new(mem))?;
+        let report = sluice_checks::run(&ctx, suite, chrono::Utc::now()).await?;
+        run.passed = report.failed_errors == 0;
+        if !quiet {
+            println!(
+                "  gate: {} passed, {} failed ({} errors)",
+                report.passed,
+                report.failed_errors + report.failed_warnings,
+                report.failed_errors
+            );
+            for o in report.outcomes.iter().filter(|o| !o.passed) {
+                println!(
+                    "    FAILED {} ({:?}): observed {}, expected {}",
+                    o.name, o.severity, o.observed, o.expected
+                );
+            }
+        }
+        run.gate = Some(report);
+        if !run.passed {
+            if !quiet {
+                println!("  stopped: the gate failed, nothing was versioned");
+            }
+            return Ok(run);
+        }
+    }
+
+    let t = Instant::now();
+    let mut derived = Vec::new();
+    if let Some(raw) = &p.source.raw_dataset {
+        let opts = add_options(raw, src.to_path_buf(), "raw batch", Some(src), Vec::new(), None);
+        let r = add(ws, &opts, &Bar::new(true)).await?;
+        let v = r.commit.version().label();
+        derived.push(v.parse::<DatasetRef>()?);
+        run.raw_version = Some(v);
+    }
+    let out_dir = cache.parent().expect("cache is in the pipeline folder").join("out");
+    std::fs::create_dir_all(&out_dir)?;
+    let stem = src
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "batch".into());
+    let out = out_dir.join(format!("{stem}.parquet"));
+    write_parquet(&out, &schema, &table)?;
+    let stages: Vec<String> = p
+        .stages
+        .iter()
+        .map(|s| serde_json::to_string(s).unwrap_or_default())
+        .collect();
+    let command = format!("sluice run (pipeline {}; stages: {})", p.name, stages.join("; "));
+    let message = format!("pipeline {}: {name}", p.name);
+    let opts = add_options(
+        &p.output.dataset,
+        out.clone(),
+        &message,
+        Some(src),
+        derived,
+        Some(command),
+    );
+    let r = add(ws, &opts, &Bar::new(quiet)).await?;
+    let _ = std::fs::remove_file(&out);
+    run.version = Some(r.commit.version().label());
+    run.version_seconds = t.elapsed().as_secs_f64();
+    if !quiet {
+        println!(
+            "  versioned: {} ({:.2} s)",
+            r.commit.version().label(),
+            run.version_seconds
+        );
+    }
+    Ok(run)
+}
+
+fn add_options(
+    dataset: &str,
+    path: PathBuf,
+    message: &str,
+    source: Option<&Path>,
+    derived_from: Vec<DatasetRef>,
+    command: Option<String>,
+) -> AddOptions {
+    AddOptions {
+        name: dataset.to_string(),
+        paths: vec![path],
+        message: Some(message.to_string()),
+        tags: Vec::new(),
+        source: source.map(|s| format!("file://{}", s.display())),
+        collected_at: None,
+        collected_by: None,
+        derived_from,
+        bad_rows: sluice_ingest::BadRows::Fail,
+        raw: false,
+        command,
+    }
+}
+
+fn rows(t: &[RecordBatch]) -> u64 {
+    t.iter().map(|b| b.num_rows() as u64).sum()
+}
+
+/// Files the source names, in the order they are taken.
+fn match_sources(base: &Path, s: &SourceConfig) -> Result<Vec<PathBuf>> {
+    let pattern = base.join(&s.path);
+    let name = pattern
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .with_context(|| format!("[source] path {:?} has no file name", s.path))?;
+    let dir = pattern
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| base.to_path_buf());
+    if dir.to_string_lossy().contains(['*', '?']) {
+        bail!(
+            "[source] path {:?}: wildcards are allowed in the file name only",
+            s.path
+        );
+    }
+    let mut files: Vec<PathBuf> = if name.contains(['*', '?']) {
+        let entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read folder {}", dir.display()))?;
+        let mut v = Vec::new();
+        for e in entries {
+            let e = e?;
+            let n = e.file_name().to_string_lossy().to_string();
+            if e.file_type()?.is_file() && glob_match(&name, &n) {
+                v.push(e.path());
+            }
+        }
+        v.sort();
+        v
+    } else if pattern.is_file() {
+        vec![pattern]
+    } else {
+        bail!("[source] path {}: no such file", pattern.display());
+    };
+    if s.mode == SourceMode::Latest && files.len() > 1 {
+        let newest = files
+            .iter()
+            .max_by_key(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .cloned()
+            .expect("non-empty");
+        files = vec![newest];
+    }
+    Ok(files)
+}
+
+/// `*` and `?` wildcard match of a whole file name.
+fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < n.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == n[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|&c| c == '*')
+}
+
+fn blake3_file(path: &Path) -> Result<String> {
+    let mut h = blake3::Hasher::new();
+    h.update_mmap_rayon(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(h.finalize().to_hex().to_string())
+}
+
+fn read_source(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let s = sluice_drift::Sample::read_file(path, u64::MAX)?;
+    let batches = s.batches.unwrap_or_default();
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => bail!("{}: no rows", path.display()),
+    };
+    Ok((schema, batches))
+}
+
+fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let s = sluice_drift::sample::read_parquet(path, &path.display().to_string(), None)?;
+    let batches = s.batches.unwrap_or_default();
+    let schema = match batches.first() {
+        Some(b) => b.schema(),
+        None => bail!(
+            "{}: cached stage output has no rows; rerun with --force",
+            path.display()
+        ),
+    };
+    Ok((schema, batches))
+}
+
+fn write_parquet(path: &Path, schema: &SchemaRef, table: &[RecordBatch]) -> Result<()> {
+    let tmp = path.with_extension("parquet.tmp");
+    let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
+    for b in table {
+        w.write(b)?;
+    }
+    w.close()?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn run_sql(schema: &SchemaRef, table: Vec<RecordBatch>, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let ctx = sluice_version::engine::session();
+    let mem = datafusion::datasource::MemTable::try_new(schema.clone(), vec![table])?;
+    ctx.register_table("input", Arc::new(mem))?;
+    let df = ctx.sql(sql).await.with_context(|| format!("in the SQL {sql:?}"))?;
+    let out_schema: SchemaRef = Arc::new(df.schema().as_arrow().clone());
+    let batches = df.collect().await?;
+    Ok((out_schema, batches))
+}
+
+fn summary(r: &RunReport) {
+    let versioned: Vec<&str> = r.batches.iter().filter_map(|b| b.version.as_deref()).collect();
+    if r.dry_run {
+        println!("dry run: {} batch(es) would run", r.batches.len());
+        return;
+    }
+    if r.batches.is_empty() {
+        println!(
+            "pipeline {}: nothing new (every source file already ingested; --force reruns)",
+            r.pipeline
+        );
+        return;
+    }
+    println!(
+        "pipeline {}: {} batch(es), versioned {}",
+        r.pipeline,
+        r.batches.len(),
+        if versioned.is_empty() {
+            "nothing".to_string()
+        } else {
+            versioned.join(", ")
+        }
+    );
+    if let Some(m) = &r.monitor {
+        println!("monitoring: {} alert(s)", m.alerts);
+        for b in &m.batches {
+            if let Some(d) = b.decision.as_ref().filter(|d| d.retrain) {
+                println!("retrain on {}: {}", d.train_on.join(", "), d.reason);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_match_whole_names() {
+        assert!(glob_match("*.parquet", "a.parquet"));
+        assert!(glob_match("batch-??.csv", "batch-01.csv"));
+        assert!(!glob_match("batch-??.csv", "batch-1.csv"));
+        assert!(!glob_match("*.csv", "a.csv.tmp"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+    }
+}
