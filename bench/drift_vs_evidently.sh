@@ -36,10 +36,17 @@ evidently_version=0.7.23
 mkdir -p "$out"
 
 sluice=${SLUICE:-}
-if [ -z "$sluice" ]; then
+if [ -n "$sluice" ]; then
+  built="SLUICE=$sluice, built $(date -u -r "$sluice" '+%Y-%m-%d %H:%M UTC')"
+else
   echo "building sluice (release)..." >&2
+  built="built by this run from commit $(cd "$root" && git rev-parse --short HEAD)"
+  dirty=$(cd "$root" && git status --porcelain -- crates Cargo.toml Cargo.lock | wc -l)
+  [ "$dirty" -eq 0 ] || built="$built plus $dirty uncommitted changed paths under crates/ (other sessions' work)"
   (cd "$root" && cargo build --release -q -p sluice-cli)
-  sluice=$root/target/release/sluice
+  # A private copy: other builds in the same checkout may replace target/release/sluice mid-run.
+  cp "$root/target/release/sluice" "$out/sluice"
+  sluice=$out/sluice
 fi
 sluice=$(cd "$(dirname "$sluice")" && pwd)/$(basename "$sluice")
 [ -x "$sluice" ] || { echo "no sluice binary at $sluice" >&2; exit 1; }
@@ -57,7 +64,7 @@ times=$out/times.tsv
 info=$out/info.tsv
 : >"$times"
 {
-  printf 'sluice\t%s\n' "$("$sluice" --version)$(cd "$root" && git rev-parse --short HEAD 2>/dev/null | sed 's/^/ at commit /')"
+  printf 'sluice\t%s (%s)\n' "$("$sluice" --version)" "$built"
   printf 'cores\t%s\n' "$(nproc)"
   printf 'cpu\t%s\n' "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 } >"$info"
