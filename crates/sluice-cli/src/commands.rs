@@ -1007,56 +1007,30 @@ pub(crate) async fn run_init(dir: &Path, json: bool) -> Result<()> {
     .await
 }
 
-pub(crate) fn run_synth(cwd: &Path, out: &Path, rows: u64, seed: u64, inject: &str, json: bool) -> Result<()> {
+/// `sluice synth` of one month (batch) with drift, for the demo.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_synth_batch(
+    cwd: &Path,
+    out: &Path,
+    rows: u64,
+    seed: u64,
+    batch: u32,
+    inject: &str,
+    covariate_drift: f64,
+    concept_drift: f64,
+    json: bool,
+) -> Result<()> {
     let args = SynthArgs {
         out: out.to_path_buf(),
         rows,
         seed,
-        batch: 0,
+        batch,
         inject: inject.into(),
-        covariate_drift: 0.0,
-        concept_drift: 0.0,
+        covariate_drift,
+        concept_drift,
         format: None,
     };
     synth(cwd, args, json)
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn run_add(
-    ws: &Workspace,
-    cwd: &Path,
-    name: &str,
-    paths: &[PathBuf],
-    message: &str,
-    tags: &[&str],
-    source: Option<&str>,
-    bad_rows: &str,
-    json: bool,
-) -> Result<()> {
-    let args = AddArgs {
-        name: name.into(),
-        paths: paths.to_vec(),
-        message: Some(message.into()),
-        tags: tags.iter().map(|t| t.to_string()).collect(),
-        source: source.map(String::from),
-        collected_at: None,
-        collected_by: None,
-        derived_from: vec![],
-        bad_rows: bad_rows.into(),
-        raw: false,
-    };
-    add(ws, cwd, args, json).await
-}
-
-pub(crate) async fn run_diff(ws: &Workspace, a: &str, b: &str, key: &[&str], json: bool) -> Result<()> {
-    let args = DiffArgs {
-        a: a.into(),
-        b: b.into(),
-        key: key.iter().map(|k| k.to_string()).collect(),
-        examples: 2,
-        exit_code: false,
-    };
-    diff(ws, args, json).await
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,26 +1,36 @@
-//! `sluice demo`: the main job end to end, in a fresh workspace.
+//! `sluice demo`: the main job, a pipeline run over generated monthly batches, in a fresh
+//! workspace.
 //!
-//! 1. generate a month of card transactions with known problems (`sluice synth`);
-//! 2. add it as `transactions` v1 (Parquet), tagged `raw`;
-//! 3. write a corrected copy as CSV: injected duplicate and near-duplicate rows dropped,
-//!    outlier amounts fixed, plus two malformed lines a real export would have;
-//! 4. add that as v2 with `--bad-rows quarantine` (the malformed lines are kept verbatim);
-//! 5. diff v1 and v2 by `transaction_id`;
-//! 6. register a model trained on v2, with its ROC AUC measured on v2's `fraud_score`;
-//! 7. print the model's lineage, check its inputs' bytes, and verify the store.
+//! 1. generate four months of card transactions (`sluice synth`): January (the reference) and
+//!    February with light problems, March with heavy injected quality problems, April with
+//!    covariate and concept drift;
+//! 2. run `examples/pipeline.toml` (the template users copy; embedded here byte for byte) over
+//!    them: each raw month versioned, cleaned (steps report what they changed), enriched by SQL,
+//!    gated by `examples/checks.toml`, versioned with lineage, and monitored against January
+//!    (`examples/monitor.toml`: drift, quality history, anomalies, the retraining decision);
+//! 3. write the drift report of April against January and the monitoring report (HTML);
+//! 4. register a model trained on January's cleaned version, print its lineage (raw source ->
+//!    cleaned version -> model), check its inputs' bytes, verify the store;
+//! 5. summarise what was found and cleaned, versioned, drifted, and whether to retrain.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow::array::{Array, AsArray, BooleanArray, Float64Array, RecordBatch};
-use arrow::datatypes::{Float64Type, UInt64Type};
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::Float64Type;
 use clap::Args;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use sluice_store::Workspace;
 
 use crate::commands;
+use crate::pipeline::{Pipeline, RunArgs};
+
+/// The pipeline the demo runs: the file in `examples/`, which users copy.
+pub const PIPELINE: &str = include_str!("../../../examples/pipeline.toml");
+/// Its quality gate.
+pub const CHECKS: &str = include_str!("../../../examples/checks.toml");
+/// Its monitoring settings.
+pub const MONITOR: &str = include_str!("../../../examples/monitor.toml");
 
 /// `sluice demo`.
 #[derive(Debug, Args)]
@@ -44,6 +54,32 @@ fn step(json: bool, n: u32, text: &str) {
     }
 }
 
+/// The months: file name, inject spec, covariate drift, concept drift, what it shows.
+const MONTHS: [(&str, &str, f64, f64, &str); 4] = [
+    (
+        "2024-01",
+        "missing=0.005,duplicates=0.005,outliers=0.002",
+        0.0,
+        0.0,
+        "the reference month",
+    ),
+    (
+        "2024-02",
+        "missing=0.005,duplicates=0.005,outliers=0.002",
+        0.0,
+        0.0,
+        "a month like it",
+    ),
+    ("2024-03", "all=0.03", 0.0, 0.0, "heavy quality problems"),
+    (
+        "2024-04",
+        "missing=0.005,duplicates=0.005",
+        0.6,
+        0.8,
+        "covariate and concept drift",
+    ),
+];
+
 /// Runs the demo.
 pub async fn run(cwd: &Path, a: DemoArgs, json: bool) -> Result<()> {
     let dir = if a.dir.is_absolute() {
@@ -60,72 +96,72 @@ pub async fn run(cwd: &Path, a: DemoArgs, json: bool) -> Result<()> {
         }
         std::fs::remove_dir_all(&dir).with_context(|| format!("cannot remove the old demo in {}", dir.display()))?;
     }
-    std::fs::create_dir_all(dir.join("data"))?;
+    std::fs::create_dir_all(dir.join("incoming"))?;
     std::fs::write(dir.join(MARKER), "made by `sluice demo`; safe to delete\n")?;
     let started = std::time::Instant::now();
 
-    step(json, 1, "create a workspace");
+    step(json, 1, "create a workspace and the pipeline (examples/pipeline.toml)");
     commands::run_init(&dir, json).await?;
-    let ws = Workspace::open(&dir).await?;
+    for (name, text) in [
+        ("pipeline.toml", PIPELINE),
+        ("checks.toml", CHECKS),
+        ("monitor.toml", MONITOR),
+    ] {
+        std::fs::write(dir.join(name), text)?;
+    }
 
-    step(
-        json,
-        2,
-        "generate January's transactions with injected problems (sluice synth)",
-    );
-    let raw = dir.join("data/transactions-2024-01.parquet");
-    let inject = "missing=0.02,duplicates=0.01,near_duplicates=0.01,outliers=0.005,date_formats=0.02,encoding=0.01,spelling=0.02,whitespace=0.01";
-    commands::run_synth(&dir, &raw, a.rows, a.seed, inject, json)?;
-
-    step(json, 3, "add it as dataset `transactions` v1");
-    commands::run_add(
-        &ws,
-        &dir,
-        "transactions",
-        std::slice::from_ref(&raw),
-        "January 2024 card transactions, as exported",
-        &["raw"],
-        Some("s3://payments-raw/transactions/2024-01/"),
-        "fail",
-        json,
-    )
-    .await?;
-
-    step(
-        json,
-        4,
-        "write a corrected copy as CSV (duplicates dropped, outliers fixed, two malformed lines)",
-    );
-    let corrected = dir.join("data/transactions-2024-01-corrected.csv");
-    let (dropped, fixed) = write_corrected(&raw, &corrected)?;
-    if !json {
-        println!("dropped {dropped} duplicate rows, fixed {fixed} outlier amounts, appended 2 malformed lines");
+    step(json, 2, "generate four months of card transactions (sluice synth)");
+    for (i, (month, inject, covariate, concept, what)) in MONTHS.iter().enumerate() {
+        if !json {
+            println!("{month}: {what}");
+        }
+        let out = dir.join(format!("incoming/transactions-{month}.parquet"));
+        commands::run_synth_batch(
+            &dir,
+            &out,
+            a.rows,
+            a.seed + i as u64,
+            i as u32,
+            inject,
+            *covariate,
+            *concept,
+            json,
+        )?;
     }
 
     step(
         json,
-        5,
-        "add the corrected copy as v2, quarantining the malformed lines",
+        3,
+        "run the pipeline: version raw, clean, enrich, gate, version, monitor (sluice run)",
     );
-    commands::run_add(
-        &ws,
-        &dir,
-        "transactions",
-        std::slice::from_ref(&corrected),
-        "January 2024, deduplicated and corrected",
-        &["clean"],
-        Some("s3://payments-curated/transactions/2024-01/"),
-        "quarantine",
-        json,
-    )
-    .await?;
+    let file = dir.join("pipeline.toml");
+    let pipeline = Pipeline::load(&file)?;
+    let args = RunArgs {
+        pipeline: file.clone(),
+        force: false,
+        dry_run: false,
+        no_fail: true,
+    };
+    let run = crate::pipeline::execute(&dir, &dir, &file, &pipeline, &args, json).await?;
 
-    step(json, 6, "diff v1 and v2 by transaction_id");
-    commands::run_diff(&ws, "transactions@raw", "transactions@clean", &["transaction_id"], json).await?;
+    step(json, 4, "drift of April against January (sluice drift --html)");
+    let cfg = crate::monitor::MonitorConfig::parse(MONITOR, "monitor.toml")?.drift();
+    let mut none = None;
+    let mut reference = crate::drift::open(&dir, &mut none, "transactions@v1", None, &cfg).await?;
+    let mut current = crate::drift::open(&dir, &mut none, "transactions@v4", None, &cfg).await?;
+    let drift = tokio::task::block_in_place(|| sluice_drift::compare(&mut reference, &mut current, &cfg))?;
+    std::fs::write(
+        dir.join("drift.html"),
+        sluice_drift::html::render("Drift: April vs January", &drift, &[]),
+    )?;
+    if !json {
+        crate::drift::print_report(&drift);
+    }
 
-    step(json, 7, "register a model trained on v2");
-    let auc = roc_auc_of(&corrected_parquet(&ws).await?)?;
-    let artifact = dir.join("data/fraud-detector.json");
+    step(json, 5, "register a model trained on January's cleaned version");
+    let ws = Workspace::open(&dir).await?;
+    let auc = roc_auc_of(&version_table(&ws, "transactions", "v1").await?)?;
+    let artifact = dir.join("fraud-detector.json");
     std::fs::write(
         &artifact,
         format!("{{\"kind\": \"score-threshold\", \"column\": \"fraud_score\", \"auc\": {auc:.6}}}\n"),
@@ -134,7 +170,7 @@ pub async fn run(cwd: &Path, a: DemoArgs, json: bool) -> Result<()> {
         &ws,
         &dir,
         "fraud-detector",
-        "transactions@clean",
+        "transactions@v1",
         &["learning_rate=0.05", "max_depth=6", "n_estimators=300"],
         &[format!("roc_auc={auc:.4}")],
         &artifact,
@@ -142,20 +178,65 @@ pub async fn run(cwd: &Path, a: DemoArgs, json: bool) -> Result<()> {
     )
     .await?;
 
-    step(json, 8, "where did the model come from? (sluice lineage)");
+    step(
+        json,
+        6,
+        "where did the model come from? raw source -> cleaned version -> model (sluice lineage)",
+    );
     commands::run_lineage(&ws, "fraud-detector@1", json).await?;
 
     step(
         json,
-        9,
+        7,
         "are its training bytes unchanged? (sluice model check), and is the store sound? (sluice verify)",
     );
     commands::run_model_check(&ws, "fraud-detector@1", json).await?;
     commands::run_verify(&ws, json).await?;
 
     if !json {
+        println!("\n== summary");
+        let (mut removed, mut changed) = (0u64, 0u64);
+        for b in &run.batches {
+            for s in &b.stages {
+                for st in &s.steps {
+                    removed += st.rows_removed;
+                    changed += st.values_changed + st.values_added;
+                }
+            }
+        }
+        let versions: Vec<&str> = run.batches.iter().filter_map(|b| b.version.as_deref()).collect();
         println!(
-            "\ndemo finished in {:.1} s; workspace in {}\n  try: sluice -C {} log transactions",
+            "cleaned: {removed} rows removed and {changed} values repaired over {} months",
+            run.batches.len()
+        );
+        println!("versioned: {} (raw months in transactions-raw)", versions.join(", "));
+        if let Some(m) = &run.monitor {
+            for b in &m.batches {
+                println!(
+                    "{}: drift in {} of {} columns, {} alert(s)",
+                    b.batch,
+                    b.drift.drifted,
+                    b.drift.compared,
+                    b.alerts.len()
+                );
+            }
+            match m.batches.iter().filter_map(|b| b.decision.as_ref()).find(|d| d.retrain) {
+                Some(d) => println!(
+                    "retraining triggered at {} on {}: {}",
+                    d.id,
+                    d.train_on.join(", "),
+                    d.reason
+                ),
+                None => println!("no retraining triggered"),
+            }
+        }
+        println!(
+            "reports: {}, {}",
+            dir.join("drift.html").display(),
+            dir.join("monitor.html").display()
+        );
+        println!(
+            "\ndemo finished in {:.1} s; workspace in {}\n  try: sluice -C {} run pipeline.toml --dry-run",
             started.elapsed().as_secs_f64(),
             dir.display(),
             dir.display()
@@ -164,91 +245,16 @@ pub async fn run(cwd: &Path, a: DemoArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// Writes `raw` as CSV without the injected duplicate and near-duplicate rows, with outlier
-/// amounts divided back to a plausible value, and two malformed lines at the end.
-fn write_corrected(raw: &Path, out: &Path) -> Result<(usize, usize)> {
-    let truth = read_batches(&sluice_synth::truth_path(raw))?;
-    let mut drop_rows = HashSet::new();
-    let mut fix_rows = HashSet::new();
-    for b in &truth {
-        let rows = b
-            .column_by_name("row")
-            .context("truth has no `row` column")?
-            .as_primitive::<UInt64Type>();
-        let problems = b
-            .column_by_name("problem")
-            .context("truth has no `problem` column")?
-            .as_string::<i32>();
-        let columns = b
-            .column_by_name("column")
-            .context("truth has no `column` column")?
-            .as_string::<i32>();
-        for i in 0..b.num_rows() {
-            match problems.value(i) {
-                "duplicate" | "near_duplicate" => {
-                    drop_rows.insert(rows.value(i));
-                }
-                "outlier" if columns.is_valid(i) && columns.value(i) == "amount" => {
-                    fix_rows.insert(rows.value(i));
-                }
-                _ => {}
-            }
-        }
-    }
-    let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut writer = arrow::csv::WriterBuilder::new()
-        .with_header(true)
-        .build(std::io::BufWriter::new(file));
-    let mut offset = 0u64;
-    for batch in read_batches(raw)? {
-        let n = batch.num_rows();
-        let keep: BooleanArray = (0..n)
-            .map(|i| Some(!drop_rows.contains(&(offset + i as u64))))
-            .collect();
-        let amount_idx = batch.schema().index_of("amount")?;
-        let amounts = batch.column(amount_idx).as_primitive::<Float64Type>();
-        let fixed: Float64Array = (0..n)
-            .map(|i| {
-                let v = amounts.is_valid(i).then(|| amounts.value(i));
-                if fix_rows.contains(&(offset + i as u64)) {
-                    v.map(|x| (x / 100.0).max(1.0))
-                } else {
-                    v
-                }
-            })
-            .collect();
-        let mut cols = batch.columns().to_vec();
-        cols[amount_idx] = Arc::new(fixed);
-        let corrected = RecordBatch::try_new(batch.schema(), cols)?;
-        writer.write(&arrow::compute::filter_record_batch(&corrected, &keep)?)?;
-        offset += n as u64;
-    }
-    drop(writer);
-    use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(out)?;
-    writeln!(f, "999999999,2024-01-31T23:59:59Z,truncated export line")?;
-    writeln!(f, "\"unterminated,quote")?;
-    Ok((drop_rows.len(), fix_rows.len()))
-}
-
-fn read_batches(path: &Path) -> Result<Vec<RecordBatch>> {
-    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
-        .with_batch_size(65_536)
-        .build()?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
-}
-
-/// The canonical Parquet copy of `transactions@clean`.
-async fn corrected_parquet(ws: &Workspace) -> Result<Vec<RecordBatch>> {
-    let v = sluice_store::meta::resolve(ws.meta.as_ref(), "transactions", &"clean".parse()?).await?;
+/// The canonical Parquet table of `dataset@reference`.
+async fn version_table(ws: &Workspace, dataset: &str, reference: &str) -> Result<Vec<RecordBatch>> {
+    let v = sluice_store::meta::resolve(ws.meta.as_ref(), dataset, &reference.parse()?).await?;
     let t = ws
         .meta
         .tables(v.id)
         .await?
         .into_iter()
         .next()
-        .context("v2 has no table")?;
+        .with_context(|| format!("{dataset}@{reference} has no table"))?;
     let bytes = ws.objects.get_bytes(&t.canonical).await?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)?
         .with_batch_size(65_536)

@@ -14,8 +14,8 @@ mod feedback;
 mod label;
 mod monitor;
 mod output;
-mod pipeline;
 mod performance;
+mod pipeline;
 mod profile;
 mod quality;
 

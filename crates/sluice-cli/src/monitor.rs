@@ -81,6 +81,9 @@ pub struct MonitorConfig {
     /// (default 0.01, one percentage point).
     #[serde(default = "default_rate_tolerance")]
     pub rate_tolerance: f64,
+    /// Smallest relative change of the row count that can be an anomaly (default 0.05).
+    #[serde(default = "default_rows_tolerance")]
+    pub rows_tolerance: f64,
     /// The label column (label drift and label distribution).
     pub label: Option<String>,
     /// The prediction column (prediction drift; with a label, accuracy per batch).
@@ -112,6 +115,9 @@ fn default_spike() -> f64 {
 fn default_rate_tolerance() -> f64 {
     0.01
 }
+fn default_rows_tolerance() -> f64 {
+    0.05
+}
 fn default_cut() -> f64 {
     0.5
 }
@@ -119,6 +125,13 @@ fn default_cut() -> f64 {
 impl MonitorConfig {
     fn load(path: &Path) -> Result<MonitorConfig> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses settings text; `name` stands for the file in errors.
+    pub fn parse(text: &str, name: &str) -> Result<MonitorConfig> {
+        let path = Path::new(name);
+        let text = text.to_string();
         let cfg: MonitorConfig = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
@@ -146,7 +159,8 @@ impl MonitorConfig {
         Ok(cfg)
     }
 
-    fn drift(&self) -> DriftConfig {
+    /// The drift settings, with the label and prediction filled in.
+    pub fn drift(&self) -> DriftConfig {
         let mut d = self.drift.clone().unwrap_or_default();
         if d.label.is_none() {
             d.label = self.label.clone();
@@ -247,6 +261,7 @@ pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunRepo
             sigma: default_sigma(),
             spike: default_spike(),
             rate_tolerance: default_rate_tolerance(),
+            rows_tolerance: default_rows_tolerance(),
             prediction_threshold: default_cut(),
             ..MonitorConfig::default()
         },
@@ -650,12 +665,25 @@ fn watched(metric: &str) -> bool {
     !metric.starts_with("drift")
 }
 
-fn anomaly_config(cfg: &MonitorConfig, metric: &str, points: usize) -> AnomalyConfig {
+/// The smallest change of `metric` that can be an anomaly: percentage points for shares, a
+/// share of the baseline's mean for row counts, anything for the rest.
+fn tolerance(cfg: &MonitorConfig, metric: &str, baseline: &[f64]) -> f64 {
+    if is_rate(metric) {
+        cfg.rate_tolerance
+    } else if metric == "rows" {
+        let mean = baseline.iter().sum::<f64>() / baseline.len().max(1) as f64;
+        cfg.rows_tolerance * mean.abs()
+    } else {
+        1e-9
+    }
+}
+
+fn anomaly_config(cfg: &MonitorConfig, metric: &str, values: &[f64], points: usize) -> AnomalyConfig {
     AnomalyConfig {
         baseline: BaselinePoints::First { points },
         k: cfg.sigma,
         spike: SpikeRule::Relative { threshold: cfg.spike },
-        tolerance: if is_rate(metric) { cfg.rate_tolerance } else { 1e-9 },
+        tolerance: tolerance(cfg, metric, &values[..points.min(values.len())]),
     }
 }
 
@@ -689,7 +717,7 @@ fn check_history(history: &[sluice_store::metrics::MetricPoint], id: &str, cfg: 
         }
         let points = cfg.baseline_batches.min(last);
         if points >= 2 {
-            let report = detect_anomalies(values, &anomaly_config(cfg, metric, points))?;
+            let report = detect_anomalies(values, &anomaly_config(cfg, metric, values, points))?;
             for an in report.anomalies.into_iter().filter(|a| a.index == last) {
                 out.push(Alert {
                     kind: format!("{:?}", an.rule).to_lowercase(),
@@ -700,7 +728,7 @@ fn check_history(history: &[sluice_store::metrics::MetricPoint], id: &str, cfg: 
         } else if last >= 1 {
             // Too few batches for a band yet: only a jump against the previous batch counts.
             let (prev, cur) = (values[last - 1], values[last]);
-            let tol = if is_rate(metric) { cfg.rate_tolerance } else { 1e-9 };
+            let tol = tolerance(cfg, metric, &values[..last]);
             if (cur - prev).abs() > (cfg.spike * prev.abs()).max(tol) {
                 out.push(Alert {
                     kind: "spike".into(),
@@ -733,7 +761,7 @@ fn charts(history: &[sluice_store::metrics::MetricPoint], cfg: &MonitorConfig) -
         let points = cfg.baseline_batches.min(values.len().saturating_sub(1));
         let finite = values.iter().all(|v| v.is_finite());
         let (band, anomalies) = if watched(metric) && points >= 2 && finite {
-            match detect_anomalies(values, &anomaly_config(cfg, metric, points)) {
+            match detect_anomalies(values, &anomaly_config(cfg, metric, values, points)) {
                 Ok(r) => (
                     Some((r.baseline.low, r.baseline.high)),
                     r.anomalies.iter().map(|a| a.index).collect::<Vec<_>>(),

@@ -113,9 +113,8 @@ pub async fn verify(ws: &Workspace, progress: &dyn Progress) -> Result<VerifyRep
                 .collect();
         }
     }
-    let temp_files = std::fs::read_dir(ws.objects.tmp_dir())
-        .map(|d| d.count() as u64)
-        .unwrap_or(0);
+    // Temp files sit in the temp folder or one level below it (writers spread over subfolders).
+    let temp_files = count_files(ws.objects.tmp_dir(), 1);
     Ok(VerifyReport {
         objects: listed.len() as u64,
         bytes: total,
@@ -199,4 +198,20 @@ pub async fn gc(ws: &Workspace, dry_run: bool, progress: &dyn Progress) -> Resul
         report.temp_files_removed = ws.objects.clean_tmp()?;
     }
     Ok(report)
+}
+
+/// Files in `dir` and, `depth` levels down, in its subfolders (folders themselves not counted).
+fn count_files(dir: &std::path::Path, depth: u8) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                if depth > 0 { count_files(&p, depth - 1) } else { 0 }
+            } else {
+                1
+            }
+        })
+        .sum()
 }

@@ -519,9 +519,18 @@ mod tests {
         let (rc, cc) = (counts(&p), counts(&q));
         // Exact values of the neighbouring proportions stay inside the sketch intervals.
         for (est, exact) in [
-            (hellinger_sketch(&p, &q, eps).unwrap(), crate::drift::hellinger(&rc, &cc, 0.4).unwrap().statistic),
-            (tvd_sketch(&p, &q, eps).unwrap(), crate::drift::tvd(&rc, &cc, 0.1).unwrap().statistic),
-            (kl_sketch(&p, &q, eps).unwrap(), crate::drift::kl(&rc, &cc, 0.1).unwrap().statistic),
+            (
+                hellinger_sketch(&p, &q, eps).unwrap(),
+                crate::drift::hellinger(&rc, &cc, 0.4).unwrap().statistic,
+            ),
+            (
+                tvd_sketch(&p, &q, eps).unwrap(),
+                crate::drift::tvd(&rc, &cc, 0.1).unwrap().statistic,
+            ),
+            (
+                kl_sketch(&p, &q, eps).unwrap(),
+                crate::drift::kl(&rc, &cc, 0.1).unwrap().statistic,
+            ),
         ] {
             assert!((est.statistic - exact).abs() < 1e-9, "{est:?} vs {exact}");
             assert!(est.lower <= exact && exact <= est.upper, "{est:?} vs {exact}");
@@ -543,7 +552,10 @@ mod tests {
         let b: Vec<f64> = (0..15_000).map(|i| f64::from(i) * 0.41 + 30.0).collect();
         let exact = crate::drift::ks_2samp(&a, &b, 0.05).unwrap();
         let p = ks_p_value(exact.statistic, 12_000, 15_000);
-        assert!((p - exact.p_value).abs() <= 1e-12 * exact.p_value.max(1e-300), "{p} vs {exact:?}");
+        assert!(
+            (p - exact.p_value).abs() <= 1e-12 * exact.p_value.max(1e-300),
+            "{p} vs {exact:?}"
+        );
         // chi2.sf(3.0, 2) = exp(-1.5).
         assert!(ks_p_value(0.0, 10, 10) > 0.999);
         assert!(ks_p_value(1.0, 1000, 1000) < 1e-12);

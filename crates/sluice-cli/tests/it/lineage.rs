@@ -148,18 +148,42 @@ fn demo_runs_end_to_end() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     for part in [
-        "transactions@v1 created",
-        "transactions@v2 created",
-        "bad rows quarantined",
-        "by key transaction_id",
+        "transactions-2024-01.parquet:",
+        "dedupe:",
+        "normalize_dates:",
+        "gate: 3 passed",
+        "versioned: transactions@v4",
+        "ALERT drift dataset",
+        "retraining triggered at transactions@v4 on transactions@v2, transactions@v3, transactions@v4",
         "registered fraud-detector@v1",
-        "model fraud-detector@v1",
-        "trained on: dataset transactions@v2",
+        "derived from: dataset transactions-raw@v1",
         "reproducible inputs verified",
-        "clean:",
+        "clean: every object",
     ] {
         assert!(text.contains(part), "demo output lacks `{part}`:\n{text}");
     }
+    assert!(
+        !text.contains("temp files"),
+        "a clean run leaves no temp files:\n{text}"
+    );
+    let demo = dir.path().join("sluice-demo");
+    for report in ["drift.html", "monitor.html"] {
+        assert!(demo.join(report).is_file(), "{report} written");
+    }
+    // The pipeline is cached: a dry run finds nothing new.
+    let dry = assert_cmd::Command::cargo_bin("sluice")
+        .unwrap()
+        .current_dir(&demo)
+        .args(["--json", "run", "pipeline.toml", "--dry-run"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
+    assert_eq!(v["batches"].as_array().unwrap().len(), 0, "{v}");
+    // The template in examples/ is the pipeline the demo ran.
+    let ran = std::fs::read_to_string(demo.join("pipeline.toml")).unwrap();
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/pipeline.toml")).unwrap();
+    assert_eq!(ran, template);
     // It can be run again in the same place.
     let again = assert_cmd::Command::cargo_bin("sluice")
         .unwrap()
