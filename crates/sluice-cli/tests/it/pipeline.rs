@@ -6,7 +6,11 @@ use crate::Ws;
 fn batch(seed: usize, rows: usize) -> String {
     let mut s = String::from("id,city,amount\n");
     for i in 0..rows {
-        let city = if (i + seed) % 2 == 0 { " north" } else { "south " };
+        let city = if (i + seed).is_multiple_of(2) {
+            " north"
+        } else {
+            "south "
+        };
         s.push_str(&format!("{},{city},{}\n", i, ((i * 37 + seed) % 100) as f64 + 0.5));
         if i % 10 == 0 {
             // An exact duplicate row.
@@ -116,7 +120,7 @@ fn a_failed_gate_or_stage_versions_nothing_and_the_next_run_resumes() {
     ws.file("incoming/2024-02.csv", batch(2, 500));
     ws.file(
         "pipeline.toml",
-        &PIPELINE.replace("amount > 50 AS big", "no_such_column AS big"),
+        PIPELINE.replace("amount > 50 AS big", "no_such_column AS big"),
     );
     let e = ws.fails(2, &["run", "pipeline.toml"]);
     assert!(e.contains("features") && e.contains("no_such_column"), "{e}");
@@ -135,13 +139,13 @@ fn pipeline_file_errors_point_at_the_line() {
     let ws = Ws::new();
     ws.file("incoming/a.csv", batch(1, 10));
     ws.file("checks.toml", CHECKS);
-    ws.file("p.toml", &PIPELINE.replace("[gate]\nsuite", "[gate]\nsuit"));
+    ws.file("p.toml", PIPELINE.replace("[gate]\nsuite", "[gate]\nsuit"));
     let e = ws.fails(2, &["run", "p.toml"]);
     assert!(e.contains("p.toml:") && e.contains("suit"), "{e}");
-    ws.file("q.toml", &PIPELINE.replace("incoming/*.csv", "nowhere/*.csv"));
+    ws.file("q.toml", PIPELINE.replace("incoming/*.csv", "nowhere/*.csv"));
     let e = ws.fails(2, &["run", "q.toml"]);
     assert!(e.contains("nowhere"), "{e}");
-    ws.file("r.toml", &PIPELINE.replace("kind = \"dedupe\"", "kind = \"dedup\""));
+    ws.file("r.toml", PIPELINE.replace("kind = \"dedupe\"", "kind = \"dedup\""));
     let e = ws.fails(2, &["run", "r.toml"]);
     assert!(e.contains("r.toml:") && e.contains("dedup"), "{e}");
 }
