@@ -574,9 +574,20 @@ async fn run_batch(
     let stages: Vec<String> = p
         .stages
         .iter()
-        .map(|s| serde_json::to_string(s).unwrap_or_default())
+        .map(|s| match &s.sql {
+            Some(sql) => format!(
+                "stage {} sql {:?}",
+                s.name,
+                sql.split_whitespace().collect::<Vec<_>>().join(" ")
+            ),
+            None => format!(
+                "stage {} steps {}",
+                s.name,
+                serde_json::to_string(&s.steps).unwrap_or_default()
+            ),
+        })
         .collect();
-    let command = format!("sluice run (pipeline {}; stages: {})", p.name, stages.join("; "));
+    let command = format!("sluice run (pipeline {}: {})", p.name, stages.join("; "));
     let message = format!("pipeline {}: {name}", p.name);
     let opts = add_options(
         &p.output.dataset,

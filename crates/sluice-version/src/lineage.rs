@@ -210,6 +210,10 @@ fn describe(node: &Node) -> String {
             if let Some(m) = &v.message {
                 s.push_str(&format!("  \"{m}\""));
             }
+            // Versions written by a pipeline name the stages and parameters that made them.
+            if let Some(c) = v.provenance.command.as_deref().filter(|c| c.starts_with("sluice run")) {
+                s.push_str(&format!("  made by {c}"));
+            }
             s
         }
         Node::Source(p) => format!(

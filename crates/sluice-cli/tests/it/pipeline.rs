@@ -80,6 +80,14 @@ fn stages_gate_versions_lineage_and_cache() {
     // Lineage: the cleaned version comes from the raw batch.
     let l = ws.ok(&["lineage", "tx@v1"]);
     assert!(l.contains("tx-raw@v1"), "{l}");
+    assert!(
+        l.contains("made by sluice run (pipeline tx: stage clean steps [{\"kind\":\"dedupe\"}"),
+        "{l}"
+    );
+    assert!(
+        l.contains("stage features sql \"SELECT id, city, amount, amount > 50 AS big FROM input\""),
+        "{l}"
+    );
 
     // Nothing new: nothing runs. A new file: only it runs.
     let again = ws.json(&["run", "pipeline.toml"]);
