@@ -62,10 +62,15 @@ pub enum LabelCommand {
     Pseudo(PseudoArgs),
     /// Write aggregated labels into a new dataset version, with lineage and metrics.
     Merge(MergeArgs),
-    /// Metrics recorded for a project (per batch and per merge).
+    /// Metrics recorded for a project (per batch and per merge); with --history, the project's
+    /// series in the workspace's metric history (agreement per state of the annotations, merge
+    /// metrics per batch and run), which monitoring reads.
     Metrics {
         /// Project name.
         project: String,
+        /// Show the metric-history series (`label.PROJECT.*`) instead.
+        #[arg(long)]
+        history: bool,
     },
 }
 
@@ -253,6 +258,10 @@ pub struct AgreementArgs {
     /// Exit 1 when an annotator is flagged.
     #[arg(long)]
     pub fail_under: bool,
+    /// Do not record the figures in the workspace's metric history (series
+    /// `label.PROJECT.agreement`, one batch per state of the annotations).
+    #[arg(long)]
+    pub no_record: bool,
 }
 
 /// `sluice label review`.
@@ -440,14 +449,20 @@ pub async fn run(ws: &Workspace, cwd: &Path, cmd: LabelCommand, json: bool) -> R
         LabelCommand::Import(a) => import(store, cwd, a, json).await,
         LabelCommand::Export(a) => export(store, cwd, a, json).await,
         LabelCommand::Assign(a) => assign(store, cwd, a, json).await,
-        LabelCommand::Agreement(a) => agreement(store, a, json).await,
+        LabelCommand::Agreement(a) => agreement(ws, store, a, json).await,
         LabelCommand::Review(a) => review(store, a, json).await,
         LabelCommand::Aggregate(a) => aggregate(store, a, json).await,
         LabelCommand::Errors(a) => errors(store, cwd, a, json).await,
         LabelCommand::Select(a) => select(store, cwd, a, json).await,
         LabelCommand::Pseudo(a) => pseudo(store, cwd, a, json).await,
         LabelCommand::Merge(a) => merge(ws, store, a, json).await,
-        LabelCommand::Metrics { project } => metrics(store, &project, json).await,
+        LabelCommand::Metrics { project, history } => {
+            if history {
+                metric_history(ws, store, &project, json).await
+            } else {
+                metrics(store, &project, json).await
+            }
+        }
     }
 }
 
@@ -962,7 +977,7 @@ async fn load_index(
     Ok((index::index(&project.schema, &items, &anns, &gold)?, anns))
 }
 
-async fn agreement(store: &dyn LabelStore, a: AgreementArgs, json: bool) -> Result<()> {
+async fn agreement(ws: &Workspace, store: &dyn LabelStore, a: AgreementArgs, json: bool) -> Result<()> {
     let project = store.project(&a.project).await?;
     let (idx, anns) = load_index(store, &project).await?;
     if anns.is_empty() {
@@ -1012,10 +1027,31 @@ async fn agreement(store: &dyn LabelStore, a: AgreementArgs, json: bool) -> Resu
         min_compared: a.min_compared,
     };
     let r = sluice_label::agreement::report(&project.schema, &idx, &secs, &opts)?;
+    let recorded = if a.no_record {
+        None
+    } else {
+        let through = store.batches(project.id).await?.iter().map(|b| b.0).max().unwrap_or(0);
+        let settings = json!({
+            "level": format!("{:?}", r.alpha_level).to_lowercase(),
+            "weights": format!("{:?}", r.pairwise.weights).to_lowercase(),
+            "resamples": a.resamples,
+            "seed": a.seed,
+        });
+        let metrics = ws.metrics().await?;
+        Some(sluice_label::history::record_agreement(metrics.as_ref(), &project, through, &r, settings).await?)
+    };
     if json {
-        print_json(&r)?;
+        let mut v = serde_json::to_value(&r)?;
+        v["history"] = serde_json::to_value(&recorded)?;
+        print_json(&v)?;
     } else {
         print_agreement(&project, &r);
+        if let Some(rec) = &recorded {
+            println!(
+                "recorded as batch {} ({}) of series {} ({} points; sluice label metrics {} --history)",
+                rec.batch_seq, rec.batch, rec.series, rec.points, project.name
+            );
+        }
     }
     if a.fail_under && !r.flagged.is_empty() {
         return Err(Exit(1).into());
@@ -1659,10 +1695,11 @@ async fn merge(ws: &Workspace, store: &dyn LabelStore, a: MergeArgs, json: bool)
     let mut metrics = sluice_label::merge::batch_metrics(&project, &items, &anns, Some(run.id))?;
     metrics.extend(sluice_label::merge::run_metrics(&project, &run));
     store.record_metrics(project.id, &metrics).await?;
+    let history = sluice_label::history::record_merge_metrics(ws.metrics().await?.as_ref(), &project, &metrics).await?;
     if json {
         return print_json(
             &json!({"version": version.label(), "status": report.commit, "rows": files.rows,
-            "labelled_rows": files.labelled, "lineage": files.lineage, "metrics": metrics}),
+            "labelled_rows": files.labelled, "lineage": files.lineage, "metrics": metrics, "history": history}),
         );
     }
     println!(
@@ -1682,10 +1719,47 @@ async fn merge(ws: &Workspace, store: &dyn LabelStore, a: MergeArgs, json: bool)
         );
     }
     println!(
-        "  {} metrics recorded (sluice label metrics {})",
+        "  {} metrics recorded (sluice label metrics {}), also as {} batches of the metric history",
         metrics.len(),
-        project.name
+        project.name,
+        history.len()
     );
+    Ok(())
+}
+
+/// `sluice label metrics PROJECT --history`: the project's series in the metric history.
+async fn metric_history(ws: &Workspace, store: &dyn LabelStore, project: &str, json: bool) -> Result<()> {
+    let project = store.project(project).await?;
+    let metrics = ws.metrics().await?;
+    let prefix = sluice_label::history::series_prefix(&project.name);
+    let mut points = Vec::new();
+    for s in metrics.series().await? {
+        if s.series.starts_with(&prefix) {
+            points.extend(metrics.history(&s.series).await?);
+        }
+    }
+    if json {
+        return print_json(&points);
+    }
+    if points.is_empty() {
+        println!(
+            "no metric history yet for {}; `sluice label agreement` and `sluice label merge` record it",
+            project.name
+        );
+        return Ok(());
+    }
+    let mut t = table(&["series", "batch", "#", "metric", "value", "recorded"]);
+    for p in &points {
+        t.add_row(vec![
+            Cell::new(&p.series),
+            Cell::new(&p.batch),
+            Cell::new(p.batch_seq),
+            Cell::new(&p.metric),
+            Cell::new(format!("{:.4}", p.value)),
+            Cell::new(p.recorded_at.get(..16).unwrap_or(&p.recorded_at).replace('T', " ")),
+        ]);
+    }
+    print_table(&t);
     Ok(())
 }
 

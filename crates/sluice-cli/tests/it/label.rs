@@ -99,6 +99,11 @@ fn import_agreement_aggregate_review_merge() {
     assert_eq!(f(&per["a"]["gold_accuracy"]["value"]), 1.0);
     assert_eq!(a["flagged"], serde_json::json!(["c"]));
     assert_eq!(f(&per["a"]["mean_seconds"]), 5.5);
+    // The figures went to the metric history, one batch per state of the annotations.
+    assert_eq!(a["history"]["series"], "label.spam.agreement");
+    assert_eq!(a["history"]["batch_seq"], 1);
+    let through = a["history"]["batch"].as_str().unwrap().to_owned();
+    assert!(through.starts_with("through-batch-"), "{through}");
     // The gate: exit 1 with --fail-under, and the table still prints.
     let out = ws.fails(
         1,
@@ -114,7 +119,29 @@ fn import_agreement_aggregate_review_merge() {
         ],
     );
     assert!(out.is_empty(), "{out}");
-    ws.ok(&["label", "agreement", "spam", "--resamples", "50"]);
+    let text = ws.ok(&["label", "agreement", "spam", "--resamples", "50"]);
+    assert!(
+        text.contains("recorded as batch 1") && text.contains("label.spam.agreement"),
+        "{text}"
+    );
+    let quiet = ws.json(&["label", "agreement", "spam", "--resamples", "50", "--no-record"]);
+    assert!(quiet["history"].is_null(), "{quiet}");
+    let history = ws.json(&["label", "metrics", "spam", "--history"]);
+    let points = history.as_array().unwrap();
+    let point = |metric: &str| {
+        points
+            .iter()
+            .find(|p| p["series"] == "label.spam.agreement" && p["metric"] == metric)
+            .unwrap_or_else(|| panic!("no {metric} in {history}"))
+    };
+    // Re-runs on the same annotations replaced the batch: one value per metric.
+    assert_eq!(points.iter().filter(|p| p["metric"] == "agreement.percent").count(), 1);
+    assert!((f(&point("agreement.percent")["value"]) - 2.0 / 3.0).abs() < 1e-12);
+    assert!((f(&point("annotator.c.gold_accuracy")["value"]) - 4.0 / 6.0).abs() < 1e-12);
+    // The batch holds the last run's figures: it set no thresholds, so nobody is flagged.
+    assert_eq!(f(&point("annotator.c.flagged")["value"]), 0.0);
+    assert!(points.iter().all(|p| p["attributes"]["settings"]["resamples"] == 50));
+    assert_eq!(point("agreement.percent")["batch"], through.as_str());
 
     let m = ws.json(&["label", "aggregate", "spam", "--method", "majority"]);
     let labels: HashMap<&str, &str> = m["results"]
@@ -205,6 +232,28 @@ fn import_agreement_aggregate_review_merge() {
     ] {
         assert!(names.contains(n), "missing metric {n}: {names:?}");
     }
+    // ... and the same figures in the metric history, per import batch and per run.
+    let history = ws.json(&["label", "metrics", "spam", "--history"]);
+    let series: HashSet<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["series"].as_str().unwrap(), p["metric"].as_str().unwrap()))
+        .collect();
+    assert!(
+        series.contains(&("label.spam.batches", "batch.percent_agreement")),
+        "{series:?}"
+    );
+    assert!(
+        series.contains(&("label.spam.runs", "labels.labelled_rows")),
+        "{series:?}"
+    );
+    assert!(
+        series.contains(&("label.spam.agreement", "agreement.fleiss_kappa")),
+        "{series:?}"
+    );
+    let text = ws.ok(&["label", "metrics", "spam", "--history"]);
+    assert!(text.contains("label.spam.runs"), "{text}");
 }
 
 #[test]
