@@ -143,6 +143,37 @@ fn ope_on_a_small_log_matches_hand_computation() {
         text.contains("SNIPS") && text.contains("effective sample size"),
         "{text}"
     );
+    // Only the estimators asked for, same values.
+    let o2 = ws.json(&[
+        "ope",
+        "small.jsonl",
+        "--policy",
+        "greedy:m",
+        "--resamples",
+        "100",
+        "--estimators",
+        "dr,ips",
+    ]);
+    let names: Vec<&str> = o2["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["estimator"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dr", "ips"]);
+    assert_eq!(o2["estimates"][1]["value"], o["estimates"][0]["value"]);
+    let err = ws.fails(
+        2,
+        &[
+            "ope",
+            "small.jsonl",
+            "--policy",
+            "greedy:m",
+            "--estimators",
+            "ips,doubly",
+        ],
+    );
+    assert!(err.contains("`doubly`") && err.contains("switch_dr"), "{err}");
     let err = ws.fails(2, &["ope", "small.jsonl", "--policy", "greedy:nope"]);
     assert!(err.contains("small.jsonl:1") && err.contains("scores.nope"), "{err}");
     let err = ws.fails(2, &["ope", "small.jsonl", "--policy", "epsilon:2"]);
