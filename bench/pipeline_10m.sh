@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Benchmark: the demo pipeline (examples/pipeline.toml with checks.toml and monitor.toml) at 10M rows
+# per batch, time per stage against the time of reading that stage's input alone (issue 5, part 6:
+# no stage should take more than twice the time of reading its input).
+#
+# Data: two `sluice synth` months of ROWS rows each, as `sluice demo` makes them
+# (crates/sluice-cli/src/demo.rs): the reference month (batch 0, seed 7, light problems) and a
+# drifted month (batch 1, seed 8, --covariate-drift 0.6 --concept-drift 0.8 --inject all=0.01).
+# They are kept in bench/out/pipeline/data between runs; every run gets a fresh workspace.
+#
+# Run 1, the record: `sluice --json run pipeline.toml --no-fail` under `/usr/bin/time -v`. Its
+#   report gives per batch the read, each stage (and its steps' row counts) and the versioning.
+# Run 2, the same in a fresh workspace, with text progress stamped line by line as it is printed:
+#   the JSON report does not time the gate, the monitor or the hashing of the source, so those come
+#   from the stamps (the gate is the time between the last stage's line and the gate's line, the
+#   monitor the time between "monitor NAME:" and the summary). Its stage times are shown too, as
+#   a repeat measurement.
+# Reading alone: the release example `read_time` (crates/sluice-drift/examples/read_time.rs) times
+#   `sluice_drift::sample::read_parquet`, the reader `sluice run` uses, on the source files and on
+#   run 1's cached stage outputs (fastest of 3, all files already in the page cache as they are
+#   for the pipeline).
+#
+# Usage: [SLUICE=BIN READ_TIME=BIN] [PERF=1] bench/pipeline_10m.sh [ROWS]   (default 10000000)
+#   PERF=1 also records run 2 with `perf record -F 49 -g` into bench/out/pipeline/perf.data
+#   (the stamps then include perf's overhead, a few per cent).
+# Prints a Markdown table; the results go to docs/benchmarks.md ("Pipeline") by hand.
+set -euo pipefail
+rows=${1:-10000000}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${BENCH_OUT:-$root/bench/out/pipeline}
+mkdir -p "$out/bin" "$out/data"
+
+sluice=${SLUICE:-}
+read_time=${READ_TIME:-}
+if [ -z "$sluice" ] || [ -z "$read_time" ]; then
+  echo "building sluice and read_time (release; waits for other builds' lock)..." >&2
+  (cd "$root" && cargo build --release -q -p sluice-cli && cargo build --release -q -p sluice-drift --example read_time)
+  # Private copies: another engineer's build may replace target/release/sluice during the runs.
+  cp "$root/target/release/sluice" "$out/bin/sluice"
+  cp "$root/target/release/examples/read_time" "$out/bin/read_time"
+  sluice=$out/bin/sluice
+  read_time=$out/bin/read_time
+  rev=$(git -C "$root" rev-parse --short HEAD)
+  dirty=$(git -C "$root" status --porcelain -- crates Cargo.toml Cargo.lock | wc -l)
+  build="built from $rev$([ "$dirty" -gt 0 ] && echo " plus $dirty uncommitted file(s) in crates/")"
+else
+  sluice=$(realpath "$sluice")
+  read_time=$(realpath "$read_time")
+  build="given binaries $sluice, $read_time"
+fi
+for tool in /usr/bin/time python3; do
+  command -v "$tool" > /dev/null || { echo "$tool is needed (apt-get install time python3)" >&2; exit 2; }
+done
+
+# The two months, regenerated only when missing or made with other settings.
+months=(2024-01 2024-02)
+specs=(
+  "--batch 0 --seed 7 --inject missing=0.005,duplicates=0.005,outliers=0.002"
+  "--batch 1 --seed 8 --covariate-drift 0.6 --concept-drift 0.8 --inject all=0.01"
+)
+for i in "${!months[@]}"; do
+  f=$out/data/transactions-${months[$i]}.parquet
+  stamp="rows=$rows ${specs[$i]} sluice=$("$sluice" --version)"
+  if [ ! -f "$f" ] || [ "$(cat "$f.settings" 2>/dev/null)" != "$stamp" ]; then
+    echo "generating ${months[$i]}: $rows rows (${specs[$i]})..." >&2
+    # shellcheck disable=SC2086
+    "$sluice" synth "$f" --rows "$rows" ${specs[$i]} > /dev/null
+    echo "$stamp" > "$f.settings"
+  fi
+done
+
+# A fresh workspace with the example pipeline files and the months in incoming/.
+fresh() {
+  local ws=$1
+  rm -rf "$ws"
+  mkdir -p "$ws/incoming"
+  (cd "$ws" && "$sluice" init > /dev/null)
+  cp "$root/examples/pipeline.toml" "$root/examples/checks.toml" "$root/examples/monitor.toml" "$ws/"
+  for m in "${months[@]}"; do
+    ln "$out/data/transactions-$m.parquet" "$ws/incoming/" 2> /dev/null \
+      || cp "$out/data/transactions-$m.parquet" "$ws/incoming/"
+  done
+}
+
+ws=$out/ws
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "run 1: sluice --json run pipeline.toml --no-fail ..." >&2
+fresh "$ws"
+(cd "$ws" && /usr/bin/time -v -o "$out/run1.time" "$sluice" --json run pipeline.toml --no-fail > "$out/run1.json")
+load_run1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo "reading the inputs alone..." >&2
+# Cached stage outputs in the order they were written: batch 1 clean, features, batch 2 ...
+mapfile -t cached < <(ls -1tr "$ws/.sluice/pipelines/transactions/cache/"*.parquet)
+sources=()
+for m in "${months[@]}"; do sources+=("$out/data/transactions-$m.parquet"); done
+"$read_time" --reps 3 "${sources[@]}" "${cached[@]}" > "$out/reads.jsonl"
+
+echo "run 2: the same with stamped progress lines..." >&2
+fresh "$ws"
+perf=()
+if [ "${PERF:-0}" = 1 ]; then perf=(perf record -q -F 49 -g -o "$out/perf.data" --); fi
+# Rust's stdout is line buffered, so each line is stamped when the step it reports has finished.
+printf '%s #start\n' "$EPOCHREALTIME" > "$out/run2.log"
+(cd "$ws" && /usr/bin/time -v -o "$out/run2.time" ${perf[@]+"${perf[@]}"} "$sluice" run pipeline.toml --no-fail) \
+  | while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done >> "$out/run2.log"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo
+echo "Data: ${#months[@]} batches of $rows rows (sluice synth: ${specs[0]}; ${specs[1]}). sluice $("$sluice" --version | cut -d' ' -f2), $build."
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, shared; load average (1, 5, 15 min) at the start $load_start, after run 1 $load_run1, at the end $load_end."
+echo
+python3 "$root/bench/pipeline_table.py" "$out/run1.json" "$out/run1.time" "$out/reads.jsonl" "$out/run2.log" "$out/run2.time"
