@@ -142,10 +142,26 @@ fn parse_with(s: &str, f: &str) -> Option<Parsed> {
     NaiveDate::parse_from_str(s, f).ok().map(Parsed::Date)
 }
 
+/// `YYYY-MM-DD` exactly (years 1000-9999), read without chrono's format interpreter: the common value of
+/// a date column, and the one value that needs no rewriting.
+fn iso_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' || b[0] == b'0' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        b[r].iter()
+            .try_fold(0u32, |n, c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
 /// `s` (trimmed, non-empty) read with the built-in formats; returns the value and the pattern's name.
 fn parse_builtin(s: &str) -> Option<(Parsed, &'static str)> {
     let year_ok = |p: &Parsed| (1000..=9999).contains(&chrono::Datelike::year(&p.date()));
     let b = s.as_bytes();
+    if let Some(d) = iso_date(b) {
+        return Some((Parsed::Date(d), DATE_PATTERNS[0]));
+    }
     if b.len() >= 16 && b[4] == b'-' && b[7] == b'-' {
         if let Ok(t) = DateTime::parse_from_rfc3339(s) {
             return Some((Parsed::Zoned(t), "RFC 3339")).filter(|(p, _)| year_ok(p));
@@ -205,6 +221,10 @@ pub(crate) fn normalize(
     } else {
         let (batches, tallies, states) = rewrite_strings_with(frame, &cols, |seen: &mut Counts<'_>, _, v| {
             let Some(v) = v else { return Cell::KEEP };
+            if formats.is_none() && iso_date(v.as_bytes()).is_some() {
+                *seen.entry(DATE_PATTERNS[0]).or_default() += 1;
+                return Cell::KEEP;
+            }
             let t = v.trim();
             if t.is_empty() {
                 return Cell::KEEP;

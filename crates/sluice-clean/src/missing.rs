@@ -22,6 +22,7 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, Scalar, StringArray,
 };
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::kernels::zip::zip;
 use arrow::compute::{CastOptions, cast, cast_with_options};
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
@@ -32,18 +33,25 @@ use crate::frame::{EXAMPLES, Frame, Strings, is_numeric, is_string};
 use crate::report::{Example, StepReport};
 use crate::{How, Strategy};
 
-/// Whether cell `i` of `a` is missing (see the module docs).
-pub(crate) fn is_missing(a: &dyn Array, i: usize) -> bool {
-    if a.is_null(i) {
-        return true;
-    }
+/// The missing cells of `a` (see the module docs), one bit per cell.
+pub(crate) fn missing_mask(a: &dyn Array) -> BooleanBuffer {
+    let n = a.len();
+    let nulls = a.logical_nulls();
+    let null = |i: usize| nulls.as_ref().is_some_and(|m| m.is_null(i));
     match a.data_type() {
-        DataType::Float64 => a.as_primitive::<Float64Type>().value(i).is_nan(),
-        DataType::Float32 => a.as_primitive::<Float32Type>().value(i).is_nan(),
-        t if is_string(t) => Strings::of(a)
-            .and_then(|s| s.get(i))
-            .is_some_and(|v| v.trim().is_empty()),
-        _ => false,
+        DataType::Float64 => {
+            let v = a.as_primitive::<Float64Type>().values();
+            BooleanBuffer::collect_bool(n, |i| null(i) || v[i].is_nan())
+        }
+        DataType::Float32 => {
+            let v = a.as_primitive::<Float32Type>().values();
+            BooleanBuffer::collect_bool(n, |i| null(i) || v[i].is_nan())
+        }
+        t if is_string(t) => match Strings::of(a) {
+            Some(s) => BooleanBuffer::collect_bool(n, |i| s.get(i).is_none_or(|v| v.trim().is_empty())),
+            None => BooleanBuffer::collect_bool(n, null),
+        },
+        _ => BooleanBuffer::collect_bool(n, null),
     }
 }
 
@@ -69,50 +77,47 @@ pub(crate) fn drop_missing(
         Some(names) => frame.indices("columns", names)?,
         None => (0..frame.schema.fields().len()).collect(),
     };
-    // Per batch: dropped rows (with their missing columns) and per-column counts among them.
-    type PerBatch = (Vec<(u64, Vec<usize>)>, Vec<u64>);
+    // Per batch: the dropped rows, the first few with their missing columns, and per-column counts of
+    // missing cells among the dropped rows.
+    type PerBatch = (Vec<u64>, Vec<(u64, Vec<usize>)>, Vec<u64>);
     let per_batch: Vec<PerBatch> = frame
         .batches
         .par_iter()
         .enumerate()
         .map(|(b, batch)| {
-            let mut dropped = Vec::new();
-            let mut counts = vec![0u64; cols.len()];
-            for i in 0..batch.num_rows() {
-                let missing: Vec<usize> = (0..cols.len())
-                    .filter(|&k| is_missing(batch.column(cols[k]).as_ref(), i))
-                    .collect();
-                let drop = match how {
-                    How::Any => !missing.is_empty(),
-                    How::All => missing.len() == cols.len(),
+            let masks: Vec<BooleanBuffer> = cols.iter().map(|&c| missing_mask(batch.column(c).as_ref())).collect();
+            let mut drop = masks[0].clone();
+            for m in &masks[1..] {
+                drop = match how {
+                    How::Any => &drop | m,
+                    How::All => &drop & m,
                 };
-                if drop {
-                    for &k in &missing {
-                        counts[k] += 1;
-                    }
-                    dropped.push((frame.starts[b] + i as u64, missing));
-                }
             }
-            (dropped, counts)
+            let counts = masks.iter().map(|m| (m & &drop).count_set_bits() as u64).collect();
+            let rows: Vec<usize> = drop.set_indices().collect();
+            let examples = rows
+                .iter()
+                .take(EXAMPLES)
+                .map(|&i| {
+                    let missing = (0..cols.len()).filter(|&k| masks[k].value(i)).collect();
+                    (frame.starts[b] + i as u64, missing)
+                })
+                .collect();
+            let rows = rows.into_iter().map(|i| frame.starts[b] + i as u64).collect();
+            (rows, examples, counts)
         })
         .collect();
     let mut drop = Vec::new();
     let mut counts = vec![0u64; cols.len()];
-    for (dropped, c) in per_batch {
+    for (rows, examples, c) in per_batch {
         for (k, n) in c.into_iter().enumerate() {
             counts[k] += n;
         }
-        for (row, missing) in dropped {
-            if report.examples.len() < EXAMPLES {
-                let names: Vec<&str> = missing.iter().map(|&k| frame.name(cols[k])).collect();
-                report.examples.push(Example::removed(
-                    row,
-                    frame.row_json(row),
-                    format!("missing: {}", names.join(", ")),
-                ));
-            }
-            drop.push(row);
-        }
+        drop.extend(rows);
+        report.add_examples(examples.into_iter().map(|(row, missing)| {
+            let names: Vec<&str> = missing.iter().map(|&k| frame.name(cols[k])).collect();
+            Example::removed(row, frame.row_json(row), format!("missing: {}", names.join(", ")))
+        }));
     }
     for (k, n) in counts.into_iter().enumerate() {
         if n > 0 {
@@ -390,15 +395,12 @@ pub(crate) fn impute(
         ));
     }
     // Missing cells per batch.
-    let masks: Vec<Vec<usize>> = frame
+    let masks: Vec<BooleanBuffer> = frame
         .batches
         .par_iter()
-        .map(|b| {
-            let a = b.column(c).as_ref();
-            (0..a.len()).filter(|&i| is_missing(a, i)).collect()
-        })
+        .map(|b| missing_mask(b.column(c).as_ref()))
         .collect();
-    let missing: u64 = masks.iter().map(|m| m.len() as u64).sum();
+    let missing: u64 = masks.iter().map(|m| m.count_set_bits() as u64).sum();
     if missing == 0 {
         report.per_column.insert(column.to_owned(), 0);
         return Ok(frame.batches.to_vec());
@@ -415,12 +417,12 @@ pub(crate) fn impute(
     let scalar = Scalar::new(fill.array.clone());
     let mut out = Vec::with_capacity(frame.batches.len());
     for (b, (batch, mask)) in frame.batches.iter().zip(&masks).enumerate() {
-        if mask.is_empty() {
+        if mask.count_set_bits() == 0 {
             out.push(batch.clone());
             continue;
         }
         let a = batch.column(c);
-        for &i in mask {
+        for i in mask.set_indices().take(EXAMPLES) {
             if report.examples.len() < EXAMPLES {
                 report.examples.push(Example {
                     row: frame.starts[b] + i as u64,
@@ -431,11 +433,7 @@ pub(crate) fn impute(
                 });
             }
         }
-        let mut m = vec![false; a.len()];
-        for &i in mask {
-            m[i] = true;
-        }
-        let filled = zip(&BooleanArray::from(m), &scalar, a)?;
+        let filled = zip(&BooleanArray::new(mask.clone(), None), &scalar, a)?;
         let mut columns = batch.columns().to_vec();
         columns[c] = filled;
         out.push(RecordBatch::try_new(batch.schema(), columns)?);

@@ -165,8 +165,26 @@ pub(crate) fn canonical_categories(
 /// Rounds of re-decoding for text garbled more than once.
 const REPAIR_ROUNDS: usize = 3;
 
+/// Whether `v` can be mojibake at all: a UTF-8 lead byte (C2-F4, decoded as U+00C2-U+00F4) followed by a
+/// continuation byte (80-BF, decoded as U+0080-U+00BF or, for 80-9F, as a Windows-1252 character above
+/// U+00FF). A cheap scan that spares the allocation of [`unmojibake`] for ordinary accented text.
+fn may_be_mojibake(v: &str) -> bool {
+    let mut after_lead = false;
+    for c in v.chars() {
+        let u = u32::from(c);
+        if after_lead && u >= 0x80 && (u <= 0xBF || u > 0xFF) {
+            return true;
+        }
+        after_lead = (0xC2..=0xF4).contains(&u);
+    }
+    false
+}
+
 /// The repaired text of mojibake `v`, `None` if `v` is not mojibake.
 pub(crate) fn repaired(v: &str) -> Option<String> {
+    if !may_be_mojibake(v) {
+        return None;
+    }
     let mut r = unmojibake(v)?;
     for _ in 1..REPAIR_ROUNDS {
         match unmojibake(&r) {
@@ -390,6 +408,12 @@ mod tests {
         );
         assert_eq!((r.values_changed, r.values_invalid), (4, 1));
         assert!(r.notes[0].contains("U+FFFD"));
+        for s in ["CafÃ©", "â€œquotedâ€\u{9D}", "Ã\u{A0}"] {
+            assert!(may_be_mojibake(s), "{s}");
+        }
+        for s in ["Café", "São Paulo", "plain", "東京", "Ã"] {
+            assert!(!may_be_mojibake(s), "{s}");
+        }
     }
 
     #[test]
