@@ -20,6 +20,7 @@
 //! | `1 Mar 2024`, `01 March 2024`             | `%d %B %Y` (chrono reads full and abbreviated names) |
 //! | `March 1, 2024`, `Mar 1, 2024`            | `%B %d, %Y`                              |
 //! | `20240301`                                | `%Y%m%d` (exactly eight digits)          |
+//! | `March 1 2024`                            | `%B %d %Y`                               |
 //!
 //! These are the formats `sluice quality`'s date-format check recognises (and `sluice synth` injects), so a
 //! column that check flags is one this step fixes. Slashed dates are read month first, as there; a column of
