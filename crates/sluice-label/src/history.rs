@@ -124,6 +124,9 @@ pub async fn record_agreement(
     })
 }
 
+/// Named values of one batch.
+type Points = Vec<(String, f64)>;
+
 /// Copies the metrics a merge records (`merge::batch_metrics`, `merge::run_metrics`) into the
 /// history: one batch per import batch (`label.PROJECT.batches`) and per run
 /// (`label.PROJECT.runs`). Metrics with neither a batch nor a run are not part of a series and
@@ -134,7 +137,7 @@ pub async fn record_merge_metrics(
     recorded: &[Metric],
 ) -> Result<Vec<Recorded>> {
     // Group in first-seen order, batches before runs (batch metrics carry the run id too).
-    let mut groups: Vec<(String, String, Vec<(String, f64)>)> = Vec::new();
+    let mut groups: Vec<(String, String, Points)> = Vec::new();
     for m in recorded.iter().filter(|m| m.value.is_finite()) {
         let (series, batch) = match (m.batch_id, m.run_id) {
             (Some(b), _) => (format!("{}batches", series_prefix(&project.name)), format!("batch-{b}")),
