@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod batch;
 pub mod error;
 pub mod html;
 pub mod parse;

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datasketches::frequencies::FrequentItemsSketch;
@@ -17,6 +17,9 @@ use datasketches::hll::{HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};
 use serde::{Deserialize, Serialize};
 
+use datafusion::common::HashMap;
+
+use crate::batch::{fold_counts, kll_update};
 use crate::error::{Error, Result};
 use crate::parse::classify;
 
@@ -209,18 +212,31 @@ impl ColumnState {
     }
 
     /// Adds a batch of values.
+    ///
+    /// The batch is summarised first (distinct values with their counts, batch moments, a
+    /// sorted and compacted run for KLL) and the summary folded into the sketches: see
+    /// [`crate::batch`] for why each sketch keeps its guarantee.
     pub fn update(&mut self, array: &ArrayRef) -> Result<()> {
         self.rows += array.len() as u64;
         self.nulls += array.logical_null_count() as u64;
         match self.kind {
-            ValueKind::Numeric if is_integer(array.data_type()) => self.update_ints(&cast(array, &DataType::Int64)?),
-            ValueKind::Numeric => self.update_floats(&cast(array, &DataType::Float64)?),
+            ValueKind::Numeric if is_integer(array.data_type()) => {
+                let ints = as_i64(array)?;
+                self.update_ints(ints.as_primitive::<Int64Type>());
+            }
+            ValueKind::Numeric => {
+                let floats = match array.data_type() {
+                    DataType::Float64 => array.clone(),
+                    _ => cast(array, &DataType::Float64)?,
+                };
+                self.update_floats(floats.as_primitive::<Float64Type>());
+            }
             ValueKind::Temporal => {
                 let ints = match array.data_type() {
                     DataType::Date32 | DataType::Time32(_) => cast(&cast(array, &DataType::Int32)?, &DataType::Int64)?,
                     _ => cast(array, &DataType::Int64)?,
                 };
-                self.update_temporal(&ints);
+                self.update_temporal(ints.as_primitive::<Int64Type>());
             }
             ValueKind::Boolean => self.update_bools(&cast(array, &DataType::Boolean)?),
             ValueKind::String => self.update_strings(array)?,
@@ -229,60 +245,81 @@ impl ColumnState {
         Ok(())
     }
 
-    fn update_ints(&mut self, ints: &ArrayRef) {
-        let ints = ints.as_primitive::<Int64Type>();
-        let kll = self.kll.as_mut().expect("numeric columns have a KLL sketch");
-        let mut buf = String::new();
-        for v in ints.iter().flatten() {
-            let x = v as f64;
-            self.values.push(x);
-            kll.update(KllFloat::<f64>::new(x).expect("an integer is not NaN"));
+    fn update_ints(&mut self, ints: &Int64Array) {
+        let mut counts: HashMap<i64, u64> = HashMap::with_capacity(64);
+        let mut values = Vec::with_capacity(ints.len() - ints.null_count());
+        let mut count = |v: i64| {
+            *counts.entry(v).or_insert(0) += 1;
+            values.push(v as f64);
+        };
+        match ints.nulls().filter(|n| n.null_count() > 0) {
+            None => ints.values().iter().for_each(|&v| count(v)),
+            Some(nulls) => nulls.valid_indices().for_each(|i| count(ints.value(i))),
+        }
+        self.values.merge(&Moments::of_values(&values));
+        kll_update(self.kll.as_mut().expect("numeric columns have a KLL sketch"), &mut values);
+        for &v in counts.keys() {
             self.hll.update(v);
-            if let Some(freq) = self.freq.as_mut() {
-                buf.clear();
-                let _ = write!(buf, "{v}");
-                freq.update_ref(buf.as_str());
-            }
+        }
+        if let Some(freq) = self.freq.as_mut() {
+            let total = values.len() as u64;
+            fold_counts(freq, counts.into_iter().collect(), total, |v, s| {
+                let _ = write!(s, "{v}");
+            });
         }
     }
 
-    fn update_floats(&mut self, floats: &ArrayRef) {
-        let floats = floats.as_primitive::<Float64Type>();
-        let kll = self.kll.as_mut().expect("numeric columns have a KLL sketch");
-        for x in floats.iter().flatten() {
+    fn update_floats(&mut self, floats: &Float64Array) {
+        let mut values = Vec::with_capacity(floats.len() - floats.null_count());
+        let mut add = |x: f64| {
             if x.is_nan() {
                 self.nan += 1;
-                continue;
+                return;
             }
             // -0.0 and 0.0 are one value.
             self.hll.update((x + 0.0).to_bits());
             if x.is_infinite() {
                 self.infinite += 1;
-                continue;
+            } else {
+                values.push(x);
             }
-            self.values.push(x);
-            kll.update(KllFloat::<f64>::new(x).expect("NaN was skipped"));
+        };
+        match floats.nulls().filter(|n| n.null_count() > 0) {
+            None => floats.values().iter().for_each(|&x| add(x)),
+            Some(nulls) => nulls.valid_indices().for_each(|i| add(floats.value(i))),
         }
+        self.values.merge(&Moments::of_values(&values));
+        kll_update(self.kll.as_mut().expect("numeric columns have a KLL sketch"), &mut values);
     }
 
-    fn update_temporal(&mut self, ints: &ArrayRef) {
-        let ints = ints.as_primitive::<Int64Type>();
-        let kll = self.kll.as_mut().expect("temporal columns have a KLL sketch");
-        for v in ints.iter().flatten() {
-            let x = v as f64;
-            self.values.push(x);
-            kll.update(KllFloat::<f64>::new(x).expect("an integer is not NaN"));
+    fn update_temporal(&mut self, ints: &Int64Array) {
+        let mut values = Vec::with_capacity(ints.len() - ints.null_count());
+        let mut add = |v: i64| {
             self.hll.update(v);
+            values.push(v as f64);
+        };
+        match ints.nulls().filter(|n| n.null_count() > 0) {
+            None => ints.values().iter().for_each(|&v| add(v)),
+            Some(nulls) => nulls.valid_indices().for_each(|i| add(ints.value(i))),
         }
+        self.values.merge(&Moments::of_values(&values));
+        kll_update(self.kll.as_mut().expect("temporal columns have a KLL sketch"), &mut values);
     }
 
     fn update_bools(&mut self, array: &ArrayRef) {
         let bools = array.as_boolean();
+        let trues = bools.true_count() as u64;
+        let falses = (bools.len() - bools.null_count()) as u64 - trues;
+        self.values
+            .merge(&Moments::of_weighted([(0.0, falses), (1.0, trues)].into_iter().filter(|p| p.1 > 0)));
         let freq = self.freq.as_mut().expect("boolean columns have a frequency sketch");
-        for b in bools.iter().flatten() {
-            self.values.push(if b { 1.0 } else { 0.0 });
-            self.hll.update(b);
-            freq.update_ref(if b { "true" } else { "false" });
+        if trues > 0 {
+            self.hll.update(true);
+            freq.update_with_count_ref("true", trues);
+        }
+        if falses > 0 {
+            self.hll.update(false);
+            freq.update_with_count_ref("false", falses);
         }
     }
 
@@ -300,26 +337,34 @@ impl ColumnState {
     }
 
     fn update_str_iter<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
-        let freq = self.freq.as_mut().expect("string columns have a frequency sketch");
+        let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(64);
+        let mut total = 0u64;
         for s in values.flatten() {
+            *counts.entry(s).or_insert(0) += 1;
+            total += 1;
+        }
+        let mut lengths = Vec::with_capacity(counts.len());
+        for (&s, &c) in &counts {
             self.hll.update(s);
-            freq.update_ref(s);
-            self.lengths.push(s.chars().count() as f64);
+            lengths.push((s.chars().count() as f64, c));
             if s.is_empty() {
-                self.empty += 1;
+                self.empty += c;
                 continue;
             }
             if s.bytes().all(|b| b.is_ascii_whitespace()) || s.trim().is_empty() {
-                self.whitespace += 1;
+                self.whitespace += c;
                 continue;
             }
             let p = classify(s);
-            self.parses.integer += p.integer as u64;
-            self.parses.float += p.float as u64;
-            self.parses.boolean += p.boolean as u64;
-            self.parses.date += p.date as u64;
-            self.parses.timestamp += p.timestamp as u64;
+            self.parses.integer += p.integer as u64 * c;
+            self.parses.float += p.float as u64 * c;
+            self.parses.boolean += p.boolean as u64 * c;
+            self.parses.date += p.date as u64 * c;
+            self.parses.timestamp += p.timestamp as u64 * c;
         }
+        self.lengths.merge(&Moments::of_weighted(lengths.iter().copied()));
+        let freq = self.freq.as_mut().expect("string columns have a frequency sketch");
+        fold_counts(freq, counts.into_iter().collect(), total, |v, s| s.push_str(v));
     }
 
     /// Folds another partition's state of the same column in.
@@ -448,6 +493,14 @@ impl ColumnState {
             + self.kll.as_ref().map_or(0, |k| k.num_retained() * 8 + 256)
             + self.freq.as_ref().map_or(0, |f| f.estimated_size())
     }
+}
+
+/// The array as Int64 (no copy when it already is).
+fn as_i64(array: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match array.data_type() {
+        DataType::Int64 => array.clone(),
+        _ => cast(array, &DataType::Int64)?,
+    })
 }
 
 /// Integer types summarised exactly as i64 (UInt64 may not fit and goes the float way: a safe
