@@ -44,6 +44,9 @@ pub(crate) fn compare(plan: &Plan, r: &ColumnState, c: &ColumnState) -> Result<C
         if plan.kind == Kind::Categorical {
             return categorical_from_counts(plan, &labels, &rc, &cc, missing, totals, Computation::ExactCounts);
         }
+        if let Some(d) = exact_cdf_numeric(plan, &labels, &rc, &cc, r, missing, totals) {
+            return d;
+        }
         if let Some((rv, cv)) = expand(&labels, &rc, &cc) {
             return numeric_sorted(plan, rv, cv, missing, totals, Computation::ExactCounts);
         }
@@ -55,7 +58,97 @@ pub(crate) fn compare(plan: &Plan, r: &ColumnState, c: &ColumnState) -> Result<C
 }
 
 /// Rows up to which exact counts of a numeric column are expanded back into its sorted sample.
-const EXPAND_MAX_ROWS: u64 = 200_000_000;
+const EXPAND_MAX_ROWS: u64 = 20_000_000;
+
+/// KS and Wasserstein from exact per-value counts of a numeric column, without expanding them:
+/// both are functionals of the two step CDFs, which the counts give exactly (`eps = 0`). Above
+/// `KS_EXACT_MAX_N` values the exact path's KS p-value is the same asymptotic form. `None` when
+/// another method is asked for or the samples are small (then expanding is cheap and exact).
+fn exact_cdf_numeric(
+    plan: &Plan,
+    labels: &[String],
+    rc: &[u64],
+    cc: &[u64],
+    r: &ColumnState,
+    missing: [u64; 2],
+    totals: [u64; 2],
+) -> Option<Result<ColumnDrift>> {
+    let (rn, cn): (u64, u64) = (rc.iter().sum(), cc.iter().sum());
+    if (rn.max(cn) as usize) <= drift::KS_EXACT_MAX_N {
+        return None;
+    }
+    let mut points: Vec<(f64, u64, u64)> = Vec::with_capacity(labels.len());
+    for ((l, &a), &b) in labels.iter().zip(rc).zip(cc) {
+        points.push((l.parse::<f64>().ok()?, a, b));
+    }
+    points.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    let by_default = plan.method.is_none();
+    let method = plan
+        .method
+        .unwrap_or_else(|| drift::default_method(ColumnKind::Numeric, rn as usize, points.len()));
+    if !matches!(method, Method::Ks | Method::Wasserstein) {
+        return None;
+    }
+    let cdf = |side: usize, n: u64| -> (Vec<f64>, Vec<f64>) {
+        let (mut xs, mut ranks, mut acc) = (Vec::new(), Vec::new(), 0u64);
+        for p in &points {
+            let c = if side == 0 { p.1 } else { p.2 };
+            if c > 0 {
+                acc += c;
+                xs.push(p.0);
+                ranks.push(acc as f64 / n as f64);
+            }
+        }
+        (xs, ranks)
+    };
+    let run = || -> Result<ColumnDrift> {
+        let (rx, rr) = cdf(0, rn);
+        let (cx, cr) = cdf(1, cn);
+        let (rp, cp) = (CdfPoints::new(&rx, &rr)?, CdfPoints::new(&cx, &cr)?);
+        let threshold = plan.threshold_for(method);
+        let (statistic, p_value) = match method {
+            Method::Ks => {
+                let d = ks_sketch(&rp, &cp, 0.0)?.statistic;
+                (d, Some(ks_p_value(d, rn, cn)))
+            }
+            _ => {
+                let w = wasserstein_sketch(&rp, &cp, 0.0)?.statistic;
+                (w / population_std(r).max(WASSERSTEIN_STD_FLOOR), None)
+            }
+        };
+        let drifted = match p_value {
+            Some(p) => p < threshold,
+            None => statistic >= threshold,
+        };
+        let labels: Vec<String> = points.iter().map(|p| fmt_num(p.0)).collect();
+        let rcs: Vec<u64> = points.iter().map(|p| p.1).collect();
+        let ccs: Vec<u64> = points.iter().map(|p| p.2).collect();
+        let mut distribution = category_distribution(&labels, &rcs, &ccs);
+        if points.len() > crate::exact::REPORT_CATEGORIES {
+            distribution = sketch_distribution(&rp, &cp, points[0].0, points[points.len() - 1].0);
+        }
+        Ok(ColumnDrift {
+            column: plan.column.to_string(),
+            role: plan.role,
+            kind: Kind::Numeric,
+            method,
+            method_by_default: by_default,
+            threshold,
+            statistic,
+            p_value,
+            p_adjusted: None,
+            drifted,
+            computation: Computation::ExactCounts,
+            reference_values: rn,
+            current_values: cn,
+            reference_missing: share(missing[0], totals[0]),
+            current_missing: share(missing[1], totals[1]),
+            distinct: points.len() as u64,
+            distribution,
+        })
+    };
+    Some(run())
+}
 
 /// The sorted samples that exact per-value counts of integers describe.
 fn expand(labels: &[String], rc: &[u64], cc: &[u64]) -> Option<(Vec<f64>, Vec<f64>)> {
