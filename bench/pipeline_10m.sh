@@ -17,12 +17,14 @@
 #   a repeat measurement.
 # Reading alone: the release example `read_time` (crates/sluice-drift/examples/read_time.rs) times
 #   `sluice_drift::sample::read_parquet`, the reader `sluice run` uses, on the source files and on
-#   run 1's cached stage outputs (fastest of 3, all files already in the page cache as they are
+#   run 1's cached stage outputs (fastest of 5, all files already in the page cache as they are
 #   for the pipeline).
 #
 # Usage: [SLUICE=BIN READ_TIME=BIN] [PERF=1] bench/pipeline_10m.sh [ROWS]   (default 10000000)
-#   PERF=1 also records run 2 with `perf record -F 49 -g` into bench/out/pipeline/perf.data
-#   (the stamps then include perf's overhead, a few per cent).
+#   PERF=1 also records run 2 with `perf record -F 49 --call-graph dwarf -k CLOCK_REALTIME` into
+#   bench/out/pipeline/perf.data (its stamps then include perf's overhead, a few per cent) and, for
+#   every part above 2x, prints the heaviest sluice functions and leaf symbols within that part's
+#   wall-clock window (`perf report --time START,END`; full reports in bench/out/pipeline/perf/).
 # Prints a Markdown table; the results go to docs/benchmarks.md ("Pipeline") by hand.
 set -euo pipefail
 rows=${1:-10000000}
@@ -95,12 +97,16 @@ echo "reading the inputs alone..." >&2
 mapfile -t cached < <(ls -1tr "$ws/.sluice/pipelines/transactions/cache/"*.parquet)
 sources=()
 for m in "${months[@]}"; do sources+=("$out/data/transactions-$m.parquet"); done
-"$read_time" --reps 3 "${sources[@]}" "${cached[@]}" > "$out/reads.jsonl"
+"$read_time" --reps 5 "${sources[@]}" "${cached[@]}" > "$out/reads.jsonl"
 
 echo "run 2: the same with stamped progress lines..." >&2
 fresh "$ws"
 perf=()
-if [ "${PERF:-0}" = 1 ]; then perf=(perf record -q -F 49 -g -o "$out/perf.data" --); fi
+if [ "${PERF:-0}" = 1 ]; then
+  command -v perf > /dev/null || { echo "PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  # Realtime clock: the samples' timestamps are comparable with the stamps of the progress lines.
+  perf=(perf record -q -F 49 --call-graph dwarf -k CLOCK_REALTIME -o "$out/perf.data" --)
+fi
 # Rust's stdout is line buffered, so each line is stamped when the step it reports has finished.
 printf '%s #start\n' "$EPOCHREALTIME" > "$out/run2.log"
 (cd "$ws" && /usr/bin/time -v -o "$out/run2.time" ${perf[@]+"${perf[@]}"} "$sluice" run pipeline.toml --no-fail) \
@@ -111,4 +117,26 @@ echo
 echo "Data: ${#months[@]} batches of $rows rows (sluice synth: ${specs[0]}; ${specs[1]}). sluice $("$sluice" --version | cut -d' ' -f2), $build."
 echo "Machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, shared; load average (1, 5, 15 min) at the start $load_start, after run 1 $load_run1, at the end $load_end."
 echo
-python3 "$root/bench/pipeline_table.py" "$out/run1.json" "$out/run1.time" "$out/reads.jsonl" "$out/run2.log" "$out/run2.time"
+python3 "$root/bench/pipeline_table.py" "$out/run1.json" "$out/run1.time" "$out/reads.jsonl" "$out/run2.log" \
+  "$out/run2.time" "$out/windows.tsv"
+
+if [ "${PERF:-0}" = 1 ]; then
+  rm -rf "$out/perf"
+  mkdir -p "$out/perf"
+  echo
+  echo "Profiles of the parts above 2x (run 2, perf at 49 Hz with DWARF call graphs; share of that part's samples):"
+  n=0
+  while IFS=$'\t' read -r from to part; do
+    n=$((n + 1))
+    report=$out/perf/$n.txt
+    perf report -i "$out/perf.data" --time "$from,$to" --children --sort sym --stdio -g none \
+      --percent-limit 1 2> /dev/null > "$report" || true
+    echo
+    echo "$part (perf report -i $out/perf.data --time $from,$to; $report):"
+    lines=$(grep -E '^ +[0-9.]+% +[0-9.]+% ' "$report" || true)
+    echo "- heaviest sluice functions (children, self):"
+    echo "$lines" | grep -E 'sluice' | head -8 | sed 's/^/    /' || true
+    echo "- heaviest leaf symbols (children, self):"
+    echo "$lines" | sort -k2 -g -r | head -5 | sed 's/^/    /'
+  done < "$out/windows.tsv"
+fi

@@ -1,6 +1,6 @@
 """Markdown table of bench/pipeline_10m.sh: time per pipeline stage against reading its input alone.
 
-Usage: python3 pipeline_table.py RUN1.json RUN1.time READS.jsonl RUN2.log RUN2.time
+Usage: python3 pipeline_table.py RUN1.json RUN1.time READS.jsonl RUN2.log RUN2.time [WINDOWS]
 
 RUN1.json   `sluice --json run` report (read, stage and versioning seconds, rows, steps)
 RUN1.time   `/usr/bin/time -v` output of run 1 (wall clock, peak RSS)
@@ -9,6 +9,8 @@ READS.jsonl `read_time` lines: the source files (one per batch, in order), then 
 RUN2.log    run 2's text progress, each line prefixed by the epoch second it was printed; the
             first line is "<start> #start"
 RUN2.time   `/usr/bin/time -v` output of run 2
+WINDOWS     (optional) written: "start<TAB>end<TAB>part" in epoch seconds for every part above the
+            limit, from run 2's stamps, for `perf report --time start,end`
 
 Standard library only, so it runs wherever the benchmark does.
 """
@@ -47,7 +49,8 @@ def gnu_time(path):
 
 
 def stamped(path):
-    """Run 2's log as (seconds, text) pairs, and the times it yields per batch."""
+    """Run 2's log as the times it yields per batch, with the wall-clock window of each part
+    (epoch seconds, for `perf report --time` on a recording made with `-k CLOCK_REALTIME`)."""
     lines = []
     for raw in open(path):
         ts, _, text = raw.rstrip("\n").partition(" ")
@@ -58,27 +61,32 @@ def stamped(path):
     for i, (t, text) in enumerate(lines[1:], start=1):
         before = lines[i - 1][0]
         if re.fullmatch(r"\S+\.\w+:", text):
-            batches.append({"name": text[:-1], "hash": t - prev, "stages": {}})
+            batches.append({"name": text[:-1], "hash": t - prev, "stages": {}, "windows": {"hash": (prev, t)}})
         elif m := re.fullmatch(r"  read: (\S+) rows \(([\d.]+) s\)", text):
             batches[-1]["read"] = float(m.group(2))
+            batches[-1]["windows"]["read"] = (before, t)
         elif m := re.fullmatch(r"  (\S+): (\S+) -> (\S+) rows \(([\d.]+) s\)", text):
             batches[-1]["stages"][m.group(1)] = {
                 "rows_in": int(m.group(2).replace(",", "")),
                 "rows_out": int(m.group(3).replace(",", "")),
                 "seconds": float(m.group(4)),
             }
+            batches[-1]["windows"][f"stage {m.group(1)}"] = (before, t)
         elif text.startswith("  gate: "):
             batches[-1]["gate"] = t - before
+            batches[-1]["windows"]["gate"] = (before, t)
         elif m := re.fullmatch(r"  versioned: (\S+) \(([\d.]+) s\)", text):
             batches[-1]["version"] = float(m.group(2))
+            batches[-1]["windows"]["versioning"] = (t - float(m.group(2)), t)
             prev = t
         elif re.fullmatch(r"monitor \S+:", text):
             monitor = {"start": t}
         elif text.startswith("pipeline ") and monitor is not None:
             monitor["seconds"] = t - monitor["start"]
+            monitor["window"] = (monitor["start"], t)
     if monitor is None or "seconds" not in monitor:
         fail(f"{path}: no 'monitor NAME:' line followed by the run summary; did run 2 finish?")
-    return batches, monitor["seconds"]
+    return batches, monitor
 
 
 def fmt_rows(n):
@@ -86,12 +94,14 @@ def fmt_rows(n):
 
 
 def main():
-    if len(sys.argv) != 6:
+    if len(sys.argv) not in (6, 7):
         fail(__doc__.strip().splitlines()[2])
+    windows_out = open(sys.argv[6], "w") if len(sys.argv) == 7 else None
     run1 = json.load(open(sys.argv[1]))
     t1 = gnu_time(sys.argv[2])
     reads = [json.loads(line) for line in open(sys.argv[3]) if line.strip()]
-    b2, monitor2 = stamped(sys.argv[4])
+    b2, monitor = stamped(sys.argv[4])
+    monitor2 = monitor["seconds"]
     t2 = gnu_time(sys.argv[5])
 
     b1 = run1["batches"]
@@ -112,7 +122,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|")
     above = []
 
-    def row(batch, part, rows_in, rows_out, s1, s2, ref, ref_what):
+    def row(batch, part, rows_in, rows_out, s1, s2, ref, ref_what, window=None):
         s = s1 if s1 is not None else s2
         mult = ""
         if s is not None and ref:
@@ -120,6 +130,8 @@ def main():
             mult = f"**{m:.1f}x**" if m > LIMIT else f"{m:.1f}x"
             if m > LIMIT:
                 above.append(f"{batch} {part}: {m:.1f}x")
+                if windows_out and window:
+                    windows_out.write(f"{window[0]:.6f}\t{window[1]:.6f}\t{batch} {part}\n")
         cell = lambda v: f"{v:.2f}" if v is not None else "-"
         print(
             f"| {batch} | {part} | {fmt_rows(rows_in)} | {fmt_rows(rows_out)} | {cell(s1)} | {cell(s2)} "
@@ -133,8 +145,10 @@ def main():
         if src["rows"] != a["rows"]:
             fail(f"read_time read {src['rows']} rows from {src['path']}, the pipeline {a['rows']}")
         ref_src = src["best_seconds"]
-        row(name, "hash the source (BLAKE3)", None, None, None, b["hash"], ref_src, "source")
-        row(name, "read the source", a["rows"], a["rows"], a["read_seconds"], b.get("read"), ref_src, "source")
+        w = b["windows"]
+        row(name, "hash the source (BLAKE3)", None, None, None, b["hash"], ref_src, "source", w["hash"])
+        row(name, "read the source", a["rows"], a["rows"], a["read_seconds"], b.get("read"), ref_src, "source",
+            w.get("read"))
         ref, ref_what = ref_src, "source"
         for j, st in enumerate(a["stages"]):
             c = cached[i * n_stages + j]
@@ -145,7 +159,7 @@ def main():
                 )
             s2 = b["stages"].get(st["name"], {}).get("seconds")
             row(name, f"stage `{st['name']}` (incl. writing its cache)", st["rows_in"], st["rows_out"],
-                st["seconds"], s2, ref, ref_what)
+                st["seconds"], s2, ref, ref_what, w.get(f"stage {st['name']}"))
             for step in st["steps"]:
                 what = [f"{step['rows_removed']:,} rows removed"] if step["rows_removed"] else []
                 if step["values_changed"]:
@@ -160,13 +174,14 @@ def main():
         out_rows = a["stages"][-1]["rows_out"] if a["stages"] else a["rows"]
         gate = "passed" if a["passed"] else "FAILED"
         row(name, f"gate, checks.toml ({gate})", out_rows, out_rows if a["passed"] else 0, None, b.get("gate"),
-            ref, ref_what)
+            ref, ref_what, w.get("gate"))
         row(name, f"versioning: raw batch + output ({a['raw_version'] or '-'}, {a['version'] or '-'})",
-            out_rows, None, a["version_seconds"], b.get("version"), ref_src + ref, f"source + {ref_what}")
+            out_rows, None, a["version_seconds"], b.get("version"), ref_src + ref, f"source + {ref_what}",
+            w.get("versioning"))
         last_outputs += ref
     m = run1.get("monitor") or {}
     row("all", f"monitoring: {len(m.get('batches', []))} batch(es) against {m.get('baseline', '?')}", None, None,
-        None, monitor2, last_outputs, "every versioned output")
+        None, monitor2, last_outputs, "every versioned output", monitor["window"])
     print()
     for label, t in (("run 1", t1), ("run 2", t2)):
         print(
