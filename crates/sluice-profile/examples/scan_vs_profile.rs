@@ -4,13 +4,16 @@
 //! `cargo run --release -p sluice-profile --example scan_vs_profile -- FILE.parquet [--columns]`
 //!
 //! The scan and the profile use the same session (one partition per core), the scan first, so
-//! the profile never reads a colder page cache than the scan did. Prints one JSON line.
+//! the profile never reads a colder page cache than the scan did. Prints one JSON line with wall
+//! seconds and the process's CPU seconds (user + system, all threads, from `/proc/self/stat`) of
+//! each: on a machine shared with other work the CPU seconds are the steadier comparison.
 //!
-//! `--columns` instead streams the file on one partition and times each column's
-//! `ColumnState::update` alone (one core, decoding excluded), which shows where a profile's time
-//! goes column by column.
+//! `--columns` instead streams the file on one partition and measures each column's
+//! `ColumnState::update` alone (the thread's CPU time from `/proc/thread-self/schedstat`, so
+//! other processes do not count; decoding excluded), which shows where a profile's time goes
+//! column by column.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt as _;
@@ -32,24 +35,25 @@ async fn scan_and_profile(path: &str) -> Result<(), Box<dyn std::error::Error>> 
     let ctx = sluice_profile::session();
     ctx.register_parquet("t", path, ParquetReadOptions::default()).await?;
 
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu_s());
     let mut stream = ctx.table("t").await?.execute_stream().await?;
     let mut rows = 0usize;
     while let Some(batch) = stream.next().await {
         rows += batch?.num_rows();
     }
-    let scan = started.elapsed().as_secs_f64();
+    let (scan, scan_cpu) = (started.elapsed().as_secs_f64(), process_cpu_s() - cpu);
 
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), process_cpu_s());
     let states = sluice_profile::profile_table(&ctx, "t").await?;
-    let profile = started.elapsed().as_secs_f64();
+    let (profile, profile_cpu) = (started.elapsed().as_secs_f64(), process_cpu_s() - cpu);
     if states.rows as usize != rows {
         return Err(format!("the scan read {rows} rows but the profile counted {}", states.rows).into());
     }
     println!(
-        "{{\"rows\": {rows}, \"columns\": {}, \"scan_s\": {scan:.3}, \"profile_s\": {profile:.3}, \"ratio\": {:.2}}}",
+        "{{\"rows\": {rows}, \"columns\": {}, \"scan_s\": {scan:.3}, \"profile_s\": {profile:.3}, \"ratio\": {:.2}, \"scan_cpu_s\": {scan_cpu:.2}, \"profile_cpu_s\": {profile_cpu:.2}, \"cpu_ratio\": {:.2}}}",
         states.columns.len(),
-        profile / scan
+        profile / scan,
+        profile_cpu / scan_cpu
     );
     Ok(())
 }
@@ -60,28 +64,46 @@ async fn per_column(path: &str) -> Result<(), Box<dyn std::error::Error>> {
     let df = ctx.table("t").await?;
     let schema = df.schema().as_arrow().clone();
     let mut states: Vec<ColumnState> = schema.fields().iter().map(|f| ColumnState::new(f.data_type())).collect();
-    let mut spent = vec![Duration::ZERO; states.len()];
+    let mut spent = vec![0u64; states.len()];
     let started = Instant::now();
     let mut stream = df.execute_stream().await?;
     while let Some(batch) = stream.next().await {
         let batch = batch?;
         for (i, array) in batch.columns().iter().enumerate() {
-            let t = Instant::now();
+            let t = thread_cpu_ns();
             states[i].update(array)?;
-            spent[i] += t.elapsed();
+            spent[i] += thread_cpu_ns() - t;
         }
     }
     let total = started.elapsed().as_secs_f64();
-    let update: f64 = spent.iter().map(Duration::as_secs_f64).sum();
+    let update = spent.iter().sum::<u64>() as f64 / 1e9;
     let cols: Vec<String> = schema
         .fields()
         .iter()
         .zip(&spent)
-        .map(|(f, d)| format!("{{\"column\": \"{}\", \"update_s\": {:.3}}}", f.name(), d.as_secs_f64()))
+        .map(|(f, ns)| format!("{{\"column\": \"{}\", \"update_cpu_s\": {:.3}}}", f.name(), *ns as f64 / 1e9))
         .collect();
     println!(
-        "{{\"wall_s\": {total:.3}, \"update_s\": {update:.3}, \"columns\": [{}]}}",
+        "{{\"wall_s\": {total:.3}, \"update_cpu_s\": {update:.3}, \"columns\": [{}]}}",
         cols.join(", ")
     );
     Ok(())
+}
+
+/// This thread's time on a CPU, in nanoseconds (first field of `/proc/thread-self/schedstat`).
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .expect("/proc/thread-self/schedstat is readable (Linux)")
+}
+
+/// The process's user + system CPU seconds, all threads (`/proc/self/stat` fields 14 and 15, in
+/// clock ticks of 1/100 s).
+fn process_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat is readable (Linux)");
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let rest = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+    let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).map(|x| x.parse().unwrap_or(0)).collect();
+    (f[0] + f[1]) as f64 / 100.0
 }

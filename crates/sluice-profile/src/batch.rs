@@ -28,26 +28,20 @@ const FREQ_CAPACITY: usize = FREQ_MAP_SIZE * 3 / 4;
 impl Moments {
     /// The moments of a batch of values, by two passes (mean first, then squared deviations
     /// from it), which is exact to rounding and avoids Welford's division per value.
-    pub fn of_values(values: &[f64]) -> Moments {
-        if values.is_empty() {
-            return Moments::default();
-        }
-        let n = values.len();
-        let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
-        for &x in values {
+    pub fn of_iter(values: impl Iterator<Item = f64> + Clone) -> Moments {
+        let (mut n, mut sum, mut min, mut max) = (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY);
+        for x in values.clone() {
+            n += 1;
             sum += x;
             min = min.min(x);
             max = max.max(x);
         }
-        let mean = sum / n as f64;
-        let m2 = values.iter().map(|&x| (x - mean) * (x - mean)).sum();
-        Moments {
-            n: n as u64,
-            mean,
-            m2,
-            min,
-            max,
+        if n == 0 {
+            return Moments::default();
         }
+        let mean = sum / n as f64;
+        let m2 = values.map(|x| (x - mean) * (x - mean)).sum();
+        Moments { n, mean, m2, min, max }
     }
 
     /// The moments of a batch given as (value, how many times) pairs.
@@ -146,7 +140,9 @@ const KLL_CHUNK: usize = 1 << 16;
 /// Below this many values a batch goes in value by value.
 const KLL_MIN_BATCH: usize = 64;
 
-/// Adds values (no NaN) to a KLL sketch. `values` is reordered.
+/// Adds a sorted batch of values to a KLL sketch, given as keys that sort in the values' order
+/// (integers as themselves, floats as [`float_key`]: sorting integers is about twice as fast as
+/// sorting floats with `total_cmp`) and `value` to turn a key into the value.
 ///
 /// Once the sketch is in estimation mode (it has compacted at least once), a batch is sorted and
 /// compacted once, as KLL's own compactor does (Karnin, Lang and Liberty 2016, section 3: keep
@@ -157,37 +153,52 @@ const KLL_MIN_BATCH: usize = 64;
 /// bottom level's capacity at large n); the merge then compacts each higher level at most
 /// once. So a batch goes through fewer compactions than it would one value at a time and the
 /// sketch's rank error stays within its stated bound (checked against exact ranks in tests).
-pub(crate) fn kll_update(kll: &mut KllSketch<KllFloat<f64>>, values: &mut [f64]) {
-    let value = |x: f64| KllFloat::<f64>::new(x).expect("NaN is never passed to the KLL sketch");
+pub(crate) fn kll_update<K: Copy + Ord>(kll: &mut KllSketch<KllFloat<f64>>, keys: &[K], value: impl Fn(K) -> f64) {
+    debug_assert!(keys.is_sorted(), "kll_update takes sorted keys");
+    let item = |k: K| KllFloat::<f64>::new(value(k)).expect("NaN is never passed to the KLL sketch");
     // Value by value until the sketch first compacts (exact quantiles for small inputs).
     let mut exact = 0;
-    while exact < values.len() && !kll.is_estimation_mode() {
-        kll.update(value(values[exact]));
+    while exact < keys.len() && !kll.is_estimation_mode() {
+        kll.update(item(keys[exact]));
         exact += 1;
     }
-    let values = &mut values[exact..];
-    if values.len() < KLL_MIN_BATCH {
-        for &x in values.iter() {
-            kll.update(value(x));
+    let keys = &keys[exact..];
+    if keys.len() < KLL_MIN_BATCH {
+        for &k in keys.iter() {
+            kll.update(item(k));
         }
         return;
     }
-    for chunk in values.chunks_mut(KLL_CHUNK) {
+    for chunk in keys.chunks(KLL_CHUNK) {
         let mut chunk = chunk;
         if chunk.len() % 2 == 1 {
-            let (last, rest) = chunk.split_last_mut().expect("odd length is not empty");
-            kll.update(value(*last));
+            // The odd one out goes in alone; which one does not matter for the ranks.
+            let (last, rest) = chunk.split_last().expect("odd length is not empty");
+            kll.update(item(*last));
             chunk = rest;
         }
         if chunk.is_empty() {
             continue;
         }
-        chunk.sort_unstable_by(f64::total_cmp);
         let start = usize::from(random_bit());
-        let level1: Vec<f64> = chunk.iter().skip(start).step_by(2).copied().collect();
-        let part = two_level_sketch(chunk.len() as u64, chunk[0], chunk[chunk.len() - 1], &level1);
+        let level1: Vec<f64> = chunk.iter().skip(start).step_by(2).map(|&k| value(k)).collect();
+        let part = two_level_sketch(chunk.len() as u64, value(chunk[0]), value(chunk[chunk.len() - 1]), &level1);
         kll.merge(&part).expect("bug: KLL merge of a batch failed");
     }
+}
+
+const SIGN: u64 = 1 << 63;
+
+/// A float's bits as an integer that sorts as the float does (negative floats have all bits
+/// flipped, others only the sign bit; -0.0 sorts just below 0.0).
+pub(crate) fn float_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b & SIGN != 0 { !b } else { b | SIGN }
+}
+
+/// The float of a [`float_key`].
+pub(crate) fn key_float(k: u64) -> f64 {
+    f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k })
 }
 
 /// A KLL sketch of `n` values holding `level1` (sorted, each of weight 2) and an empty level 0,
@@ -242,8 +253,11 @@ mod tests {
             .map(|i| ((i * 2_654_435_761) % 1_000_003) as f64 + (i % 7) as f64 * 0.25)
             .collect();
         let mut kll = KllSketch::new(200).unwrap();
-        for chunk in values.clone().chunks_mut(8192) {
-            kll_update(&mut kll, chunk);
+        let keys: Vec<u64> = values.iter().map(|&x| float_key(x)).collect();
+        for chunk in keys.chunks(8192) {
+            let mut chunk = chunk.to_vec();
+            chunk.sort_unstable();
+            kll_update(&mut kll, &chunk, key_float);
         }
         assert_eq!(kll.n(), values.len() as u64);
         assert!(kll.num_retained() < 1000, "retained {}", kll.num_retained());
@@ -265,10 +279,20 @@ mod tests {
     #[test]
     fn small_inputs_stay_exact() {
         let mut kll = KllSketch::new(200).unwrap();
-        let mut values: Vec<f64> = (0..150).map(f64::from).collect();
-        kll_update(&mut kll, &mut values);
+        let values: Vec<i64> = (0..150).collect();
+        kll_update(&mut kll, &values, |v| v as f64);
         assert!(!kll.is_estimation_mode());
         assert_eq!(*kll.quantile(0.5, SearchCriteria::Inclusive).unwrap().unwrap(), 74.0);
+    }
+
+    #[test]
+    fn float_keys_sort_as_floats() {
+        let mut xs = vec![3.5, -0.0, 0.0, -1e300, f64::MIN_POSITIVE, -2.25, 1e-310, f64::INFINITY, f64::NEG_INFINITY];
+        let mut keys: Vec<u64> = xs.iter().map(|&x| float_key(x)).collect();
+        keys.sort_unstable();
+        xs.sort_by(f64::total_cmp);
+        let back: Vec<u64> = keys.iter().map(|&k| key_float(k).to_bits()).collect();
+        assert_eq!(back, xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
     }
 
     #[test]
@@ -318,7 +342,7 @@ mod tests {
     #[test]
     fn weighted_moments_equal_expanded_ones() {
         let w = Moments::of_weighted([(1.0, 3), (4.0, 1), (2.5, 2)].into_iter());
-        let e = Moments::of_values(&[1.0, 1.0, 1.0, 4.0, 2.5, 2.5]);
+        let e = Moments::of_iter([1.0, 1.0, 1.0, 4.0, 2.5, 2.5].into_iter());
         assert_eq!(w.n, e.n);
         assert!((w.mean - e.mean).abs() < 1e-12 && (w.m2 - e.m2).abs() < 1e-12);
         assert_eq!((w.min, w.max), (1.0, 4.0));

@@ -77,7 +77,16 @@ pub fn classify(value: &str) -> Parsed {
 fn is_date(v: &str) -> bool {
     let b = v.as_bytes();
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        return NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok();
+        // `YYYY-MM-DD` in digits is what chrono would parse; only a valid calendar day is left
+        // to check. Other shapes (signs, spaces) go to chrono.
+        let digits = |r: std::ops::Range<usize>| {
+            b[r].iter()
+                .try_fold(0u32, |n, &c| c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0')))
+        };
+        return match (digits(0..4), digits(5..7), digits(8..10)) {
+            (Some(y), Some(m), Some(d)) => NaiveDate::from_ymd_opt(y as i32, m, d).is_some(),
+            _ => NaiveDate::parse_from_str(v, "%Y-%m-%d").is_ok(),
+        };
     }
     if b.len() > 12 && !b[0].is_ascii_alphabetic() && b.contains(&b':') {
         return false;
@@ -99,6 +108,18 @@ fn is_timestamp(v: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_fast_path_agrees_with_chrono() {
+        for y in [0, 1, 999, 1900, 2000, 2023, 2024, 9999] {
+            for m in 0..=13 {
+                for d in [0, 1, 28, 29, 30, 31, 32] {
+                    let v = format!("{y:04}-{m:02}-{d:02}");
+                    assert_eq!(is_date(&v), NaiveDate::parse_from_str(&v, "%Y-%m-%d").is_ok(), "{v}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn classifies_the_usual_shapes() {
@@ -131,6 +152,8 @@ mod tests {
         }
         assert_eq!(classify("coffee shop downtown"), Parsed::default());
         assert!(!classify("2024-13-01").date, "month 13 is not a date");
+        assert!(!classify("2023-02-29").date && classify("2024-02-29").date, "leap years");
+        assert!(!classify("2024-00-10").date && !classify("2024-01-00").date);
         assert_eq!(classify(""), Parsed::default());
     }
 }

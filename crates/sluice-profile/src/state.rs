@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use datafusion::common::HashMap;
 
-use crate::batch::{fold_counts, kll_update};
+use crate::batch::{float_key, fold_counts, key_float, kll_update};
 use crate::error::{Error, Result};
 use crate::parse::classify;
 
@@ -245,65 +245,70 @@ impl ColumnState {
         Ok(())
     }
 
+    // Numeric batches are sorted once: the sorted run is what the KLL compaction needs, and its
+    // runs of equal values are the distinct values with their counts (no hash map).
+
     fn update_ints(&mut self, ints: &Int64Array) {
-        let mut counts: HashMap<i64, u64> = HashMap::with_capacity(64);
-        let mut values = Vec::with_capacity(ints.len() - ints.null_count());
-        let mut count = |v: i64| {
-            *counts.entry(v).or_insert(0) += 1;
-            values.push(v as f64);
-        };
-        match ints.nulls().filter(|n| n.null_count() > 0) {
-            None => ints.values().iter().for_each(|&v| count(v)),
-            Some(nulls) => nulls.valid_indices().for_each(|i| count(ints.value(i))),
-        }
-        self.values.merge(&Moments::of_values(&values));
-        kll_update(self.kll.as_mut().expect("numeric columns have a KLL sketch"), &mut values);
-        for &v in counts.keys() {
+        let mut values = non_null(ints);
+        values.sort_unstable();
+        self.values.merge(&Moments::of_iter(values.iter().map(|&v| v as f64)));
+        let distinct = runs(&values);
+        for &(v, _) in &distinct {
             self.hll.update(v);
         }
         if let Some(freq) = self.freq.as_mut() {
-            let total = values.len() as u64;
-            fold_counts(freq, counts.into_iter().collect(), total, |v, s| {
+            fold_counts(freq, distinct, values.len() as u64, |v, s| {
                 let _ = write!(s, "{v}");
             });
         }
+        kll_update(
+            self.kll.as_mut().expect("numeric columns have a KLL sketch"),
+            &values,
+            |v| v as f64,
+        );
     }
 
     fn update_floats(&mut self, floats: &Float64Array) {
-        let mut values = Vec::with_capacity(floats.len() - floats.null_count());
+        let mut keys = Vec::with_capacity(floats.len() - floats.null_count());
         let mut add = |x: f64| {
             if x.is_nan() {
                 self.nan += 1;
-                return;
-            }
-            // -0.0 and 0.0 are one value.
-            self.hll.update((x + 0.0).to_bits());
-            if x.is_infinite() {
+            } else if x.is_infinite() {
                 self.infinite += 1;
+                self.hll.update(x.to_bits());
             } else {
-                values.push(x);
+                keys.push(float_key(x));
             }
         };
         match floats.nulls().filter(|n| n.null_count() > 0) {
             None => floats.values().iter().for_each(|&x| add(x)),
             Some(nulls) => nulls.valid_indices().for_each(|i| add(floats.value(i))),
         }
-        self.values.merge(&Moments::of_values(&values));
-        kll_update(self.kll.as_mut().expect("numeric columns have a KLL sketch"), &mut values);
+        keys.sort_unstable();
+        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_float(k))));
+        for (k, _) in runs(&keys) {
+            // -0.0 and 0.0 are one value.
+            self.hll.update((key_float(k) + 0.0).to_bits());
+        }
+        kll_update(
+            self.kll.as_mut().expect("numeric columns have a KLL sketch"),
+            &keys,
+            key_float,
+        );
     }
 
     fn update_temporal(&mut self, ints: &Int64Array) {
-        let mut values = Vec::with_capacity(ints.len() - ints.null_count());
-        let mut add = |v: i64| {
+        let mut values = non_null(ints);
+        values.sort_unstable();
+        self.values.merge(&Moments::of_iter(values.iter().map(|&v| v as f64)));
+        for (v, _) in runs(&values) {
             self.hll.update(v);
-            values.push(v as f64);
-        };
-        match ints.nulls().filter(|n| n.null_count() > 0) {
-            None => ints.values().iter().for_each(|&v| add(v)),
-            Some(nulls) => nulls.valid_indices().for_each(|i| add(ints.value(i))),
         }
-        self.values.merge(&Moments::of_values(&values));
-        kll_update(self.kll.as_mut().expect("temporal columns have a KLL sketch"), &mut values);
+        kll_update(
+            self.kll.as_mut().expect("temporal columns have a KLL sketch"),
+            &values,
+            |v| v as f64,
+        );
     }
 
     fn update_bools(&mut self, array: &ArrayRef) {
@@ -337,7 +342,7 @@ impl ColumnState {
     }
 
     fn update_str_iter<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
-        let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(64);
+        let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(map_capacity(values.size_hint().0));
         let mut total = 0u64;
         for s in values.flatten() {
             *counts.entry(s).or_insert(0) += 1;
@@ -493,6 +498,33 @@ impl ColumnState {
             + self.kll.as_ref().map_or(0, |k| k.num_retained() * 8 + 256)
             + self.freq.as_ref().map_or(0, |f| f.estimated_size())
     }
+}
+
+/// The non-null values of an integer array.
+fn non_null(ints: &Int64Array) -> Vec<i64> {
+    match ints.nulls().filter(|n| n.null_count() > 0) {
+        None => ints.values().to_vec(),
+        Some(nulls) => nulls.valid_indices().map(|i| ints.value(i)).collect(),
+    }
+}
+
+/// The runs of equal values of a sorted slice: each distinct value with its count.
+fn runs<T: Copy + PartialEq>(sorted: &[T]) -> Vec<(T, u64)> {
+    let mut out: Vec<(T, u64)> = Vec::new();
+    for &v in sorted {
+        match out.last_mut() {
+            Some((last, c)) if *last == v => *c += 1,
+            _ => out.push((v, 1)),
+        }
+    }
+    out
+}
+
+/// Initial size of a batch's map of distinct values: room for a few hundred, which covers
+/// categorical columns without growing, and no more (a table of a whole batch costs more to
+/// allocate and clear than the few doublings a high-cardinality column needs).
+fn map_capacity(len: usize) -> usize {
+    len.min(512)
 }
 
 /// The array as Int64 (no copy when it already is).
