@@ -8,7 +8,7 @@
 //! seconds and the process's CPU seconds (user + system, all threads, from `/proc/self/stat`) of
 //! each: on a machine shared with other work the CPU seconds are the steadier comparison.
 //!
-//! `--columns` instead streams the file on one partition and measures each column's
+//! `--columns [NAME...]` instead streams the file on one partition and measures each column's
 //! `ColumnState::update` alone (the thread's CPU time from `/proc/thread-self/schedstat`, so
 //! other processes do not count; decoding excluded), which shows where a profile's time goes
 //! column by column.
@@ -22,11 +22,11 @@ use sluice_profile::ColumnState;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: scan_vs_profile FILE.parquet [--columns]";
+    let usage = "usage: scan_vs_profile FILE.parquet [--columns [NAME...]]";
     let path = args.next().ok_or(usage)?;
     match args.next().as_deref() {
         None => scan_and_profile(&path).await,
-        Some("--columns") => per_column(&path).await,
+        Some("--columns") => per_column(&path, &args.collect::<Vec<_>>()).await,
         Some(other) => Err(format!("unknown argument `{other}`; {usage}").into()),
     }
 }
@@ -58,10 +58,13 @@ async fn scan_and_profile(path: &str) -> Result<(), Box<dyn std::error::Error>> 
     Ok(())
 }
 
-async fn per_column(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+async fn per_column(path: &str, only: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
     ctx.register_parquet("t", path, ParquetReadOptions::default()).await?;
-    let df = ctx.table("t").await?;
+    let mut df = ctx.table("t").await?;
+    if !only.is_empty() {
+        df = df.select_columns(&only.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
     let schema = df.schema().as_arrow().clone();
     let mut states: Vec<ColumnState> = schema.fields().iter().map(|f| ColumnState::new(f.data_type())).collect();
     let mut spent = vec![0u64; states.len()];

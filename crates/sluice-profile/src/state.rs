@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringViewArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datasketches::frequencies::FrequentItemsSketch;
@@ -329,27 +329,27 @@ impl ColumnState {
     }
 
     fn update_strings(&mut self, array: &ArrayRef) -> Result<()> {
-        match array.data_type() {
-            DataType::Utf8 => self.update_str_iter(array.as_string::<i32>().iter()),
-            DataType::LargeUtf8 => self.update_str_iter(array.as_string::<i64>().iter()),
-            DataType::Utf8View => self.update_str_iter(array.as_string_view().iter()),
+        let counts = match array.data_type() {
+            DataType::Utf8 => count_strs(array.as_string::<i32>().iter()),
+            DataType::LargeUtf8 => count_strs(array.as_string::<i64>().iter()),
+            DataType::Utf8View => count_views(array.as_string_view()),
             _ => {
                 let strings = cast(array, &DataType::Utf8)?;
-                self.update_str_iter(strings.as_string::<i32>().iter());
+                let counts = count_strs(strings.as_string::<i32>().iter());
+                let owned: Vec<(String, u64)> = counts.into_iter().map(|(s, c)| (s.to_owned(), c)).collect();
+                self.add_distinct_strs(owned.iter().map(|(s, c)| (s.as_str(), *c)).collect());
+                return Ok(());
             }
-        }
+        };
+        self.add_distinct_strs(counts);
         Ok(())
     }
 
-    fn update_str_iter<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>) {
-        let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(map_capacity(values.size_hint().0));
-        let mut total = 0u64;
-        for s in values.flatten() {
-            *counts.entry(s).or_insert(0) += 1;
-            total += 1;
-        }
+    /// Adds a batch's distinct strings (each once) with their counts.
+    fn add_distinct_strs(&mut self, counts: Vec<(&str, u64)>) {
+        let total = counts.iter().map(|c| c.1).sum();
         let mut lengths = Vec::with_capacity(counts.len());
-        for (&s, &c) in &counts {
+        for &(s, c) in &counts {
             self.hll.update(s);
             lengths.push((s.chars().count() as f64, c));
             if s.is_empty() {
@@ -369,7 +369,7 @@ impl ColumnState {
         }
         self.lengths.merge(&Moments::of_weighted(lengths.iter().copied()));
         let freq = self.freq.as_mut().expect("string columns have a frequency sketch");
-        fold_counts(freq, counts.into_iter().collect(), total, |v, s| s.push_str(v));
+        fold_counts(freq, counts, total, |v, s| s.push_str(v));
     }
 
     /// Folds another partition's state of the same column in.
@@ -508,6 +508,41 @@ fn non_null(ints: &Int64Array) -> Vec<i64> {
     }
 }
 
+/// A batch's distinct strings with their counts.
+fn count_strs<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<(&'a str, u64)> {
+    let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(map_capacity(values.size_hint().0));
+    for s in values.flatten() {
+        *counts.entry(s).or_insert(0) += 1;
+    }
+    counts.into_iter().collect()
+}
+
+/// A batch's distinct strings with their counts, for a string view array. A string of up to 12
+/// bytes is stored inside its 16-byte view, so the view is the whole key and is counted as one
+/// 128-bit integer (cheaper to hash and compare than the text, and most categorical values are
+/// this short). Longer strings are counted by their text.
+fn count_views(array: &StringViewArray) -> Vec<(&str, u64)> {
+    let views = array.views();
+    // Short view -> (count, a row that has it).
+    let mut short: HashMap<u128, (u64, u32)> = HashMap::with_capacity(map_capacity(views.len()));
+    let mut long: HashMap<&str, u64> = HashMap::new();
+    let mut add = |i: usize| {
+        let view = views[i];
+        if view as u32 <= 12 {
+            short.entry(view).or_insert((0, i as u32)).0 += 1;
+        } else {
+            *long.entry(array.value(i)).or_insert(0) += 1;
+        }
+    };
+    match array.nulls().filter(|n| n.null_count() > 0) {
+        None => (0..views.len()).for_each(&mut add),
+        Some(nulls) => nulls.valid_indices().for_each(&mut add),
+    }
+    let mut out: Vec<(&str, u64)> = short.into_values().map(|(c, row)| (array.value(row as usize), c)).collect();
+    out.extend(long);
+    out
+}
+
 /// The runs of equal values of a sorted slice: each distinct value with its count.
 fn runs<T: Copy + PartialEq>(sorted: &[T]) -> Vec<(T, u64)> {
     let mut out: Vec<(T, u64)> = Vec::new();
@@ -624,5 +659,81 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn done(&self) -> bool {
         self.pos == self.bytes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{StringArray, StringViewArray};
+    use datasketches::frequencies::ErrorType;
+
+    use super::*;
+
+    fn profile(array: ArrayRef) -> ColumnState {
+        let mut s = ColumnState::new(array.data_type());
+        s.update(&array).unwrap();
+        s
+    }
+
+    #[test]
+    fn string_views_count_like_plain_strings() {
+        // Short (inline) and long strings, each long one stored at several places in the view
+        // array's buffers (the builder does not deduplicate), with nulls, blanks and dates.
+        let words = [
+            Some("a"),
+            None,
+            Some("a much longer string that lives in a data buffer"),
+            Some(""),
+            Some("   "),
+            Some("2024-03-01"),
+            Some("another long string, also past twelve bytes"),
+            Some("42"),
+            Some("a"),
+        ];
+        let values: Vec<Option<&str>> = (0..5000).map(|i| words[(i * i + i / 7) % words.len()]).collect();
+        let plain = profile(Arc::new(StringArray::from(values.clone())));
+        let views = profile(Arc::new(StringViewArray::from(values.clone())));
+        assert_eq!(plain.rows, 5000);
+        for (a, b) in [(&plain, &views)] {
+            assert_eq!((a.nulls, a.empty, a.whitespace), (b.nulls, b.empty, b.whitespace));
+            assert_eq!(a.parses, b.parses);
+            assert_eq!((a.lengths.n, a.lengths.min, a.lengths.max), (b.lengths.n, b.lengths.min, b.lengths.max));
+            assert!((a.lengths.mean - b.lengths.mean).abs() < 1e-9);
+            assert_eq!(a.hll.estimate().round(), b.hll.estimate().round());
+            let (fa, fb) = (a.freq.as_ref().unwrap(), b.freq.as_ref().unwrap());
+            assert_eq!(fa.total_weight(), fb.total_weight());
+            for w in words.iter().flatten() {
+                // Fewer distinct values than the sketch keeps: counts are exact.
+                let truth = values.iter().filter(|v| **v == Some(*w)).count() as u64;
+                assert_eq!((fa.estimate(*w), fb.estimate(*w)), (truth, truth), "{w:?}");
+            }
+            assert_eq!(fa.frequent_items(ErrorType::NoFalsePositives).len(), 7);
+        }
+        assert_eq!(plain.parses.date, values.iter().filter(|v| **v == Some("2024-03-01")).count() as u64);
+    }
+
+    #[test]
+    fn numeric_batches_summarise_exactly() {
+        // Integers with repeats and nulls: exact counts and moments against a direct computation.
+        let values: Vec<Option<i64>> = (0..20_000i64).map(|i| (i % 11 != 3).then_some((i * 7919) % 301 - 150)).collect();
+        let s = profile(Arc::new(Int64Array::from(values.clone())));
+        let xs: Vec<f64> = values.iter().flatten().map(|&v| v as f64).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let m2: f64 = xs.iter().map(|x| (x - mean) * (x - mean)).sum();
+        assert_eq!(s.values.n, xs.len() as u64);
+        assert_eq!(s.nulls, 20_000 - xs.len() as u64);
+        assert!((s.values.mean - mean).abs() < 1e-9 && (s.values.m2 - m2).abs() < 1e-6 * m2);
+        assert_eq!((s.values.min, s.values.max), (-150.0, 150.0));
+        assert_eq!(s.hll.estimate().round(), 301.0);
+        let freq = s.freq.as_ref().unwrap();
+        assert_eq!(freq.total_weight(), xs.len() as u64);
+        let zero = xs.iter().filter(|x| **x == 0.0).count() as u64;
+        let est = freq.estimate("0");
+        assert!(est >= zero && est <= zero + freq.maximum_error(), "{est} vs {zero}");
+        let kll = s.kll.as_ref().unwrap();
+        assert_eq!(kll.n(), xs.len() as u64);
+        assert!(kll.is_estimation_mode());
     }
 }
