@@ -190,3 +190,41 @@ fn drift_and_monitor_reports_render_in_headless_chromium() {
         );
     }
 }
+
+#[test]
+fn feedback_loop_report_renders_in_headless_chromium() {
+    let Some(bin) = chromium() else { return };
+    let ws = Ws::new();
+    ws.ok(&[
+        "simulate",
+        "feedback-loop",
+        "--rounds",
+        "4",
+        "--users",
+        "150",
+        "--items",
+        "30",
+        "--resamples",
+        "100",
+        "--html",
+        "loop.html",
+    ]);
+    let blank = ws.file("blank.html", "<!doctype html><html><body></body></html>");
+    let blank_png = screenshot_size(&bin, ws.path(), &blank, "blank");
+    let page = ws.path().join("loop.html");
+    let out = browser(
+        &bin,
+        &ws.path().join("loop-dom"),
+        &["--dump-dom", &format!("file://{}", page.display())],
+    );
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        dom.matches("<svg").count() >= 2,
+        "the loop's charts are in the rendered page"
+    );
+    let png = screenshot_size(&bin, ws.path(), &page, "loop");
+    assert!(
+        png > 5 * blank_png,
+        "the simulator page renders visible content ({png} vs {blank_png} bytes)"
+    );
+}
