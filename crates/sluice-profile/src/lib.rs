@@ -26,6 +26,7 @@ pub mod error;
 pub mod html;
 pub mod parse;
 pub mod state;
+mod strings;
 pub mod summary;
 pub mod table;
 pub mod udaf;

@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array, StringViewArray};
+use arrow::array::{Array, ArrayRef, AsArray, Float64Array, Int64Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datasketches::frequencies::FrequentItemsSketch;
@@ -17,11 +17,10 @@ use datasketches::hll::{HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};
 use serde::{Deserialize, Serialize};
 
-use datafusion::common::HashMap;
 
-use crate::batch::{float_key, fold_counts, key_float, kll_update};
+use crate::batch::{float_key, fold_counts, int_key, key_float, key_int, kll_update, sort_keys};
 use crate::error::{Error, Result};
-use crate::parse::classify;
+use crate::strings::{Blank, StringHints, count_strs, count_views};
 
 /// log2 of the HLL sketch's bucket count: 4096 buckets, relative standard error 1.04/64 = 1.6%.
 pub const HLL_LG_K: u8 = 12;
@@ -183,6 +182,8 @@ pub struct ColumnState {
     pub kll: Option<KllSketch<KllFloat<f64>>>,
     /// Frequent values (strings, booleans, integers).
     pub freq: Option<FrequentItemsSketch<String>>,
+    /// What the last batch showed, to count the next (not part of the profile).
+    hints: StringHints,
 }
 
 impl ColumnState {
@@ -208,6 +209,7 @@ impl ColumnState {
             hll: HllSketch::new(HLL_LG_K, HllType::Hll8).expect("HLL_LG_K is valid"),
             kll,
             freq,
+            hints: StringHints::default(),
         }
     }
 
@@ -245,26 +247,27 @@ impl ColumnState {
         Ok(())
     }
 
-    // Numeric batches are sorted once: the sorted run is what the KLL compaction needs, and its
-    // runs of equal values are the distinct values with their counts (no hash map).
+    // Numeric batches are sorted once, as integer keys ([`sort_keys`]): the sorted run is what
+    // the KLL compaction needs, and its runs of equal keys are the distinct values with their
+    // counts (no hash map).
 
     fn update_ints(&mut self, ints: &Int64Array) {
-        let mut values = non_null(ints);
-        values.sort_unstable();
-        self.values.merge(&Moments::of_iter(values.iter().map(|&v| v as f64)));
-        let distinct = runs(&values);
-        for &(v, _) in &distinct {
-            self.hll.update(v);
+        let mut keys = non_null_keys(ints);
+        sort_keys(&mut keys);
+        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+        let distinct = runs(&keys);
+        for &(k, _) in &distinct {
+            self.hll.update(key_int(k));
         }
         if let Some(freq) = self.freq.as_mut() {
-            fold_counts(freq, distinct, values.len() as u64, |v, s| {
-                let _ = write!(s, "{v}");
+            fold_counts(freq, distinct, keys.len() as u64, |&k, s| {
+                let _ = write!(s, "{}", key_int(k));
             });
         }
         kll_update(
             self.kll.as_mut().expect("numeric columns have a KLL sketch"),
-            &values,
-            |v| v as f64,
+            &keys,
+            |k| key_int(k) as f64,
         );
     }
 
@@ -284,7 +287,7 @@ impl ColumnState {
             None => floats.values().iter().for_each(|&x| add(x)),
             Some(nulls) => nulls.valid_indices().for_each(|i| add(floats.value(i))),
         }
-        keys.sort_unstable();
+        sort_keys(&mut keys);
         self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_float(k))));
         for (k, _) in runs(&keys) {
             // -0.0 and 0.0 are one value.
@@ -298,16 +301,16 @@ impl ColumnState {
     }
 
     fn update_temporal(&mut self, ints: &Int64Array) {
-        let mut values = non_null(ints);
-        values.sort_unstable();
-        self.values.merge(&Moments::of_iter(values.iter().map(|&v| v as f64)));
-        for (v, _) in runs(&values) {
-            self.hll.update(v);
+        let mut keys = non_null_keys(ints);
+        sort_keys(&mut keys);
+        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+        for (k, _) in runs(&keys) {
+            self.hll.update(key_int(k));
         }
         kll_update(
             self.kll.as_mut().expect("temporal columns have a KLL sketch"),
-            &values,
-            |v| v as f64,
+            &keys,
+            |k| key_int(k) as f64,
         );
     }
 
@@ -329,45 +332,45 @@ impl ColumnState {
     }
 
     fn update_strings(&mut self, array: &ArrayRef) -> Result<()> {
-        let counts = match array.data_type() {
-            DataType::Utf8 => count_strs(array.as_string::<i32>().iter()),
-            DataType::LargeUtf8 => count_strs(array.as_string::<i64>().iter()),
-            DataType::Utf8View => count_views(array.as_string_view()),
+        let mut hints = std::mem::take(&mut self.hints);
+        match array.data_type() {
+            DataType::Utf8 => self.add_distinct_strs(count_strs(array.as_string::<i32>().iter(), &hints), &mut hints),
+            DataType::LargeUtf8 => {
+                self.add_distinct_strs(count_strs(array.as_string::<i64>().iter(), &hints), &mut hints)
+            }
+            DataType::Utf8View => {
+                let counts = count_views(array.as_string_view(), &mut hints);
+                self.add_distinct_strs(counts, &mut hints);
+            }
             _ => {
                 let strings = cast(array, &DataType::Utf8)?;
-                let counts = count_strs(strings.as_string::<i32>().iter());
-                let owned: Vec<(String, u64)> = counts.into_iter().map(|(s, c)| (s.to_owned(), c)).collect();
-                self.add_distinct_strs(owned.iter().map(|(s, c)| (s.as_str(), *c)).collect());
-                return Ok(());
+                self.add_distinct_strs(count_strs(strings.as_string::<i32>().iter(), &hints), &mut hints);
             }
-        };
-        self.add_distinct_strs(counts);
+        }
+        self.hints = hints;
         Ok(())
     }
 
     /// Adds a batch's distinct strings (each once) with their counts.
-    fn add_distinct_strs(&mut self, counts: Vec<(&str, u64)>) {
+    fn add_distinct_strs(&mut self, counts: Vec<(&str, u64)>, hints: &mut StringHints) {
         let total = counts.iter().map(|c| c.1).sum();
-        let mut lengths = Vec::with_capacity(counts.len());
-        for &(s, c) in &counts {
-            self.hll.update(s);
-            lengths.push((s.chars().count() as f64, c));
-            if s.is_empty() {
-                self.empty += c;
-                continue;
+        let facts = hints.facts(&counts, &mut self.hll);
+        for (f, &(_, c)) in facts.iter().zip(&counts) {
+            match f.kind {
+                Blank::Empty => self.empty += c,
+                Blank::Whitespace => self.whitespace += c,
+                Blank::No => {
+                    let p = f.parsed;
+                    self.parses.integer += p.integer as u64 * c;
+                    self.parses.float += p.float as u64 * c;
+                    self.parses.boolean += p.boolean as u64 * c;
+                    self.parses.date += p.date as u64 * c;
+                    self.parses.timestamp += p.timestamp as u64 * c;
+                }
             }
-            if s.bytes().all(|b| b.is_ascii_whitespace()) || s.trim().is_empty() {
-                self.whitespace += c;
-                continue;
-            }
-            let p = classify(s);
-            self.parses.integer += p.integer as u64 * c;
-            self.parses.float += p.float as u64 * c;
-            self.parses.boolean += p.boolean as u64 * c;
-            self.parses.date += p.date as u64 * c;
-            self.parses.timestamp += p.timestamp as u64 * c;
         }
-        self.lengths.merge(&Moments::of_weighted(lengths.iter().copied()));
+        let lengths = facts.iter().zip(&counts).map(|(f, &(_, c))| (f.chars as f64, c));
+        self.lengths.merge(&Moments::of_weighted(lengths));
         let freq = self.freq.as_mut().expect("string columns have a frequency sketch");
         fold_counts(freq, counts, total, |v, s| s.push_str(v));
     }
@@ -488,6 +491,7 @@ impl ColumnState {
             hll,
             kll,
             freq,
+            hints: StringHints::default(),
         })
     }
 
@@ -500,47 +504,12 @@ impl ColumnState {
     }
 }
 
-/// The non-null values of an integer array.
-fn non_null(ints: &Int64Array) -> Vec<i64> {
+/// The non-null values of an integer array as sort keys ([`int_key`]).
+fn non_null_keys(ints: &Int64Array) -> Vec<u64> {
     match ints.nulls().filter(|n| n.null_count() > 0) {
-        None => ints.values().to_vec(),
-        Some(nulls) => nulls.valid_indices().map(|i| ints.value(i)).collect(),
+        None => ints.values().iter().map(|&v| int_key(v)).collect(),
+        Some(nulls) => nulls.valid_indices().map(|i| int_key(ints.value(i))).collect(),
     }
-}
-
-/// A batch's distinct strings with their counts.
-fn count_strs<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<(&'a str, u64)> {
-    let mut counts: HashMap<&'a str, u64> = HashMap::with_capacity(map_capacity(values.size_hint().0));
-    for s in values.flatten() {
-        *counts.entry(s).or_insert(0) += 1;
-    }
-    counts.into_iter().collect()
-}
-
-/// A batch's distinct strings with their counts, for a string view array. A string of up to 12
-/// bytes is stored inside its 16-byte view, so the view is the whole key and is counted as one
-/// 128-bit integer (cheaper to hash and compare than the text, and most categorical values are
-/// this short). Longer strings are counted by their text.
-fn count_views(array: &StringViewArray) -> Vec<(&str, u64)> {
-    let views = array.views();
-    // Short view -> (count, a row that has it).
-    let mut short: HashMap<u128, (u64, u32)> = HashMap::with_capacity(map_capacity(views.len()));
-    let mut long: HashMap<&str, u64> = HashMap::new();
-    let mut add = |i: usize| {
-        let view = views[i];
-        if view as u32 <= 12 {
-            short.entry(view).or_insert((0, i as u32)).0 += 1;
-        } else {
-            *long.entry(array.value(i)).or_insert(0) += 1;
-        }
-    };
-    match array.nulls().filter(|n| n.null_count() > 0) {
-        None => (0..views.len()).for_each(&mut add),
-        Some(nulls) => nulls.valid_indices().for_each(&mut add),
-    }
-    let mut out: Vec<(&str, u64)> = short.into_values().map(|(c, row)| (array.value(row as usize), c)).collect();
-    out.extend(long);
-    out
 }
 
 /// The runs of equal values of a sorted slice: each distinct value with its count.
@@ -553,13 +522,6 @@ fn runs<T: Copy + PartialEq>(sorted: &[T]) -> Vec<(T, u64)> {
         }
     }
     out
-}
-
-/// Initial size of a batch's map of distinct values: room for a few hundred, which covers
-/// categorical columns without growing, and no more (a table of a whole batch costs more to
-/// allocate and clear than the few doublings a high-cardinality column needs).
-fn map_capacity(len: usize) -> usize {
-    len.min(512)
 }
 
 /// The array as Int64 (no copy when it already is).
