@@ -1,78 +1,128 @@
 #!/usr/bin/env bash
 # Benchmark: profiling every column of a `sluice synth` Parquet file (20 columns), side by side:
-#   1. DataFusion scan that decodes every column (the floor: reading the file)
-#   2. sluice profile (the DataFusion aggregate over all columns, all cores)
-#   3. DuckDB SUMMARIZE (PyPI duckdb, throwaway virtualenv)
-#   4. whylogs profile (PyPI whylogs, same virtualenv; pandas in chunks of 1M rows)
-# and sluice's peak memory at each size.
+#   1. DataFusion scan that decodes every column (the floor: reading the file), in-process
+#      (crates/sluice-profile/examples/scan_vs_profile.rs, which also times the profile in the
+#      same process right after the scan)
+#   2. `sluice profile FILE` (the DataFusion aggregate over all columns, all cores), as a user runs it
+#   3. DuckDB SUMMARIZE (PyPI duckdb, throwaway virtualenv, all cores)
+#   4. whylogs profile (PyPI whylogs, same virtualenv; pandas in chunks of 1M rows, one core)
+# with each tool's wall time, CPU time (user + system) and peak RSS from /usr/bin/time, and the
+# load average before and after each size (the machine may be shared).
 # Usage: bench/profile_vs_peers.sh [ROWS...]        (default: 10000000 50000000)
-# Prints a Markdown table; copy it with the machine line into docs/benchmarks.md.
+# Environment: RUNS (sluice and scan repetitions, median reported; default 3),
+#   WHYLOGS_MAX_ROWS (largest size whylogs runs at; default 10000000), BENCH_OUT, BENCH_VENV.
+# Prints Markdown tables; copy them with the machine line into docs/benchmarks.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${BENCH_OUT:-$root/bench/out/profile}
 venv=${BENCH_VENV:-$root/bench/out/venv-profile}
+runs=${RUNS:-3}
 sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(10000000 50000000)
 mkdir -p "$out"
+[ -x /usr/bin/time ] || { echo "needs GNU time at /usr/bin/time (apt-get install time)" >&2; exit 1; }
 
 echo "building sluice (release)..." >&2
 (cd "$root" && cargo build --release -q -p sluice-cli && cargo build --release -q -p sluice-profile --example scan_vs_profile)
-sluice=$root/target/release/sluice
-scan=$root/target/release/examples/scan_vs_profile
+# Private copies: another build in the same checkout cannot swap the binaries mid-run.
+cp "$root/target/release/sluice" "$out/sluice"
+cp "$root/target/release/examples/scan_vs_profile" "$out/scan_vs_profile"
+sluice=$out/sluice
+scan=$out/scan_vs_profile
 
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import duckdb, whylogs, pyarrow' 2>/dev/null; then
-  echo "installing duckdb, whylogs and pyarrow into $venv..." >&2
+# whylogs 1.6 uses NumPy 1 names (np.unicode_), so NumPy stays below 2, and with it pandas and
+# pyarrow at their last releases that support NumPy 1.
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import duckdb, whylogs, pyarrow, pandas, numpy; assert numpy.__version__ < "2"' 2>/dev/null; then
+  echo "installing duckdb, whylogs, pyarrow and pandas into $venv..." >&2
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q duckdb whylogs pyarrow pandas
+  "$venv/bin/pip" install -q duckdb whylogs "numpy<2" "pandas<2.3" "pyarrow<19"
 fi
 py=$venv/bin/python
+export WHYLOGS_NO_ANALYTICS=1   # no usage statistics sent over the network during the run
 
-timeit() { local s e; s=$EPOCHREALTIME; "$@" > /dev/null; e=$EPOCHREALTIME; awk -v a="$s" -v b="$e" 'BEGIN{printf "%.2f", b-a}'; }
-peak_mb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f", $1/1024}'; }
-
+# Each Python script prints the seconds of its work alone (after imports) on its last line.
 cat > "$out/duck.py" <<'PY'
-import sys, duckdb
+import sys, time, duckdb
 con = duckdb.connect()
-con.execute(f"SUMMARIZE SELECT * FROM read_parquet('{sys.argv[1]}')").fetchall()
+t = time.perf_counter()
+rows = con.execute(f"SUMMARIZE SELECT * FROM read_parquet('{sys.argv[1]}')").fetchall()
+assert len(rows) == 20, rows
+print(f"{time.perf_counter() - t:.3f}")
 PY
 cat > "$out/whylogs_profile.py" <<'PY'
-import sys, pyarrow.parquet as pq, whylogs as why
+import sys, time, pyarrow.parquet as pq, whylogs as why
+t = time.perf_counter()
 f = pq.ParquetFile(sys.argv[1])
-rows = int(sys.argv[2]) if len(sys.argv) > 2 else None
 profile, done = None, 0
 for batch in f.iter_batches(batch_size=1_000_000):
     df = batch.to_pandas()
-    r = why.log(df).profile()
-    profile = r if profile is None else profile.merge(r)
+    view = why.log(df).view()
+    profile = view if profile is None else profile.merge(view)
     done += len(df)
-    if rows and done >= rows:
-        break
-print(done)
+assert done == f.metadata.num_rows and len(profile.get_columns()) == 20
+print(f"{time.perf_counter() - t:.3f}")
 PY
 
-echo "| rows | DataFusion scan (s) | sluice profile (s) | profile / scan | DuckDB SUMMARIZE (s) | whylogs (s) | sluice peak RSS (MB) |"
-echo "|---|---|---|---|---|---|---|"
+tm=$out/time.txt
+# Runs a command under GNU time; sets W (wall s), C (user + system s), M (peak RSS MB), LAST
+# (the command's last line of output).
+measure() {
+  LAST=$(/usr/bin/time -f "%e %U %S %M" -o "$tm" "$@" | tail -1)
+  read -r W u s m < "$tm"
+  C=$(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')
+  M=$(awk -v m="$m" 'BEGIN{printf "%.0f", m/1024}')
+}
+median() { sort -g | awk '{a[NR]=$1} END{print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+field() { sed "s/.*\"$1\": \([0-9.]*\).*/\1/"; }
+div() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+
+times="| rows | DataFusion scan (s) | sluice profile (s) | profile / scan | DuckDB SUMMARIZE (s) | DuckDB / sluice | whylogs (s) | whylogs / sluice | load avg before / after |
+|---|---|---|---|---|---|---|---|---|"
+detail="| rows | scan CPU (s) | in-process profile (s) / scan | CPU ratio profile / scan | sluice CPU (s) | sluice peak RSS (MB) | DuckDB CPU (s) / peak RSS (MB) | whylogs CPU (s) / peak RSS (MB) | sluice wall, each run (s) |
+|---|---|---|---|---|---|---|---|---|"
 for rows in "${sizes[@]}"; do
   f=$out/synth_$rows.parquet
   if [ ! -f "$f" ]; then
     echo "generating $rows rows..." >&2
     "$sluice" synth "$f" --rows "$rows" --inject all=0.01 > /dev/null
   fi
-  sync
-  "$scan" "$f" > /dev/null   # warm the page cache once for everyone
-  j=$("$scan" "$f")
-  t_scan=$(echo "$j" | sed 's/.*"scan_s": \([0-9.]*\).*/\1/')
-  t_sluice=$(timeit "$sluice" profile "$f")
-  mem=$(peak_mb "$sluice" profile "$f")
-  ratio=$(awk -v a="$t_sluice" -v b="$t_scan" 'BEGIN{printf "%.2f", a/b}')
-  t_duck=$(timeit "$py" "$out/duck.py" "$f")
+  cat "$f" > /dev/null   # warm the page cache once for everyone
+  load0=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$rows rows: scan and in-process profile x$runs..." >&2
+  : > "$out/scan.jsonl"
+  for _ in $(seq "$runs"); do "$scan" "$f" >> "$out/scan.jsonl"; done
+  t_scan=$(field scan_s < "$out/scan.jsonl" | median)
+  c_scan=$(field scan_cpu_s < "$out/scan.jsonl" | median)
+  inproc=$(field ratio < "$out/scan.jsonl" | median)
+  cpu_ratio=$(field cpu_ratio < "$out/scan.jsonl" | median)
+  echo "$rows rows: sluice profile x$runs..." >&2
+  walls=() cpus=() mem=0
+  for _ in $(seq "$runs"); do
+    measure "$sluice" profile "$f"
+    walls+=("$W") cpus+=("$C")
+    [ "$M" -gt "$mem" ] && mem=$M
+  done
+  t_sluice=$(printf '%s\n' "${walls[@]}" | median)
+  c_sluice=$(printf '%s\n' "${cpus[@]}" | median)
+  echo "$rows rows: DuckDB..." >&2
+  measure "$py" "$out/duck.py" "$f"
+  t_duck=$LAST duck_detail="$C / $M"
   if [ "$rows" -le "${WHYLOGS_MAX_ROWS:-10000000}" ]; then
-    t_why=$(timeit "$py" "$out/whylogs_profile.py" "$f")
+    echo "$rows rows: whylogs..." >&2
+    measure "$py" "$out/whylogs_profile.py" "$f"
+    t_why=$LAST why_ratio=$(div "$LAST" "$t_sluice") why_detail="$C / $M"
   else
-    t_why="not run (WHYLOGS_MAX_ROWS)"
+    t_why="not run (WHYLOGS_MAX_ROWS)" why_ratio="" why_detail=""
   fi
-  echo "| $rows | $t_scan | $t_sluice | $ratio | $t_duck | $t_why | $mem |"
+  load1=$(cut -d' ' -f1 /proc/loadavg)
+  times+="
+| $rows | $t_scan | $t_sluice | $(div "$t_sluice" "$t_scan") | $t_duck | $(div "$t_duck" "$t_sluice") | $t_why | $why_ratio | $load0 / $load1 |"
+  detail+="
+| $rows | $c_scan | $inproc | $cpu_ratio | $c_sluice | $mem | $duck_detail | $why_detail | ${walls[*]} |"
 done
+echo "$times"
+echo
+echo "$detail"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 echo
-echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB RAM. duckdb $("$py" -c 'import duckdb; print(duckdb.__version__)'), whylogs $("$py" -c 'import whylogs; print(whylogs.__version__)')."
+echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB RAM. sluice $("$sluice" --version | awk '{print $2}') ($(git -C "$root" rev-parse --short HEAD)), duckdb $("$py" -c 'import duckdb; print(duckdb.__version__)'), whylogs $("$py" -c 'import whylogs; print(whylogs.__version__)'), pandas $("$py" -c 'import pandas; print(pandas.__version__)')."

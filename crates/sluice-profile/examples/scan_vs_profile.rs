@@ -66,7 +66,11 @@ async fn per_column(path: &str, only: &[String]) -> Result<(), Box<dyn std::erro
         df = df.select_columns(&only.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
     let schema = df.schema().as_arrow().clone();
-    let mut states: Vec<ColumnState> = schema.fields().iter().map(|f| ColumnState::new(f.data_type())).collect();
+    let mut states: Vec<ColumnState> = schema
+        .fields()
+        .iter()
+        .map(|f| ColumnState::new(f.data_type()))
+        .collect();
     let mut spent = vec![0u64; states.len()];
     let started = Instant::now();
     let mut stream = df.execute_stream().await?;
@@ -84,7 +88,13 @@ async fn per_column(path: &str, only: &[String]) -> Result<(), Box<dyn std::erro
         .fields()
         .iter()
         .zip(&spent)
-        .map(|(f, ns)| format!("{{\"column\": \"{}\", \"update_cpu_s\": {:.3}}}", f.name(), *ns as f64 / 1e9))
+        .map(|(f, ns)| {
+            format!(
+                "{{\"column\": \"{}\", \"update_cpu_s\": {:.3}}}",
+                f.name(),
+                *ns as f64 / 1e9
+            )
+        })
         .collect();
     println!(
         "{{\"wall_s\": {total:.3}, \"update_cpu_s\": {update:.3}, \"columns\": [{}]}}",
@@ -107,6 +117,11 @@ fn process_cpu_s() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat is readable (Linux)");
     // Fields after the command name, which is in parentheses and may contain spaces.
     let rest = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
-    let f: Vec<u64> = rest.split_whitespace().skip(11).take(2).map(|x| x.parse().unwrap_or(0)).collect();
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
     (f[0] + f[1]) as f64 / 100.0
 }

@@ -67,8 +67,8 @@ impl Moments {
 /// When the batch has more distinct values than the sketch keeps ([`FREQ_CAPACITY`]), the counts
 /// are first reduced as in Misra and Gries (1982): with `d` the count of the (capacity + 1)-th
 /// most frequent value, every count is lowered by `d` and the values left at zero are dropped.
-/// Every value's true batch count then lies in `[kept, kept + d]`, and `d <= batch / (capacity
-/// + 1)`, below the sketch's own error rate (3.5 / map size = 1 / 73 of the weight): this is a
+/// Every value's true batch count then lies in `[kept, kept + d]`, and `d` is at most the batch
+/// size over capacity + 1, below the sketch's own error rate (3.5 / map size = 1 / 73 of the weight): this is a
 /// valid frequent-items sketch of the batch with offset `d`. It is merged the way
 /// `FrequentItemsSketch::merge` merges (the kept counts go in as weighted updates; the total
 /// weight and the offset add up), so the merged sketch keeps the sketch's error bound.
@@ -182,7 +182,12 @@ pub(crate) fn kll_update<K: Copy + Ord>(kll: &mut KllSketch<KllFloat<f64>>, keys
         }
         let start = usize::from(random_bit());
         let level1: Vec<f64> = chunk.iter().skip(start).step_by(2).map(|&k| value(k)).collect();
-        let part = two_level_sketch(chunk.len() as u64, value(chunk[0]), value(chunk[chunk.len() - 1]), &level1);
+        let part = two_level_sketch(
+            chunk.len() as u64,
+            value(chunk[0]),
+            value(chunk[chunk.len() - 1]),
+            &level1,
+        );
         kll.merge(&part).expect("bug: KLL merge of a batch failed");
     }
 }
@@ -262,7 +267,10 @@ fn two_level_sketch(n: u64, min: f64, max: f64, level1: &[f64]) -> KllSketch<Kll
     // The smallest k whose two-level capacity (k + ~2k/3) holds level 1, at least 200.
     let k = ((level1.len() * 3).div_ceil(5) + 2).clamp(200, u16::MAX as usize) as u16;
     let capacity = kll_capacity(k, 2);
-    assert!(level1.len() <= capacity as usize, "bug: KLL batch larger than its sketch");
+    assert!(
+        level1.len() <= capacity as usize,
+        "bug: KLL batch larger than its sketch"
+    );
     let mut image = Vec::with_capacity(40 + level1.len() * 8);
     image.extend_from_slice(&[5, 1, 15, 0b10]);
     image.extend_from_slice(&k.to_le_bytes());
@@ -353,14 +361,30 @@ mod tests {
             sort_keys(&mut keys);
             assert_eq!(keys, expected, "n {n} range {range}");
         }
-        let mut ints: Vec<u64> = [5i64, -3, i64::MIN, 0, i64::MAX, -1].iter().map(|&v| int_key(v)).collect();
+        let mut ints: Vec<u64> = [5i64, -3, i64::MIN, 0, i64::MAX, -1]
+            .iter()
+            .map(|&v| int_key(v))
+            .collect();
         ints.sort_unstable();
-        assert_eq!(ints.iter().map(|&k| key_int(k)).collect::<Vec<_>>(), [i64::MIN, -3, -1, 0, 5, i64::MAX]);
+        assert_eq!(
+            ints.iter().map(|&k| key_int(k)).collect::<Vec<_>>(),
+            [i64::MIN, -3, -1, 0, 5, i64::MAX]
+        );
     }
 
     #[test]
     fn float_keys_sort_as_floats() {
-        let mut xs = vec![3.5, -0.0, 0.0, -1e300, f64::MIN_POSITIVE, -2.25, 1e-310, f64::INFINITY, f64::NEG_INFINITY];
+        let mut xs = vec![
+            3.5,
+            -0.0,
+            0.0,
+            -1e300,
+            f64::MIN_POSITIVE,
+            -2.25,
+            1e-310,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
         let mut keys: Vec<u64> = xs.iter().map(|&x| float_key(x)).collect();
         keys.sort_unstable();
         xs.sort_by(f64::total_cmp);
@@ -404,7 +428,10 @@ mod tests {
         assert!(freq.maximum_error() as f64 <= 3.5 / FREQ_MAP_SIZE as f64 * total as f64);
         let rows = freq.frequent_items(ErrorType::NoFalseNegatives);
         for h in 0..5u64 {
-            assert!(rows.iter().any(|r| r.item() == &h.to_string()), "heavy item {h} missing");
+            assert!(
+                rows.iter().any(|r| r.item() == &h.to_string()),
+                "heavy item {h} missing"
+            );
         }
         for r in rows {
             let t = truth[&r.item().parse::<u64>().unwrap()];

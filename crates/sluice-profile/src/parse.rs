@@ -152,7 +152,10 @@ mod tests {
         }
         assert_eq!(classify("coffee shop downtown"), Parsed::default());
         assert!(!classify("2024-13-01").date, "month 13 is not a date");
-        assert!(!classify("2023-02-29").date && classify("2024-02-29").date, "leap years");
+        assert!(
+            !classify("2023-02-29").date && classify("2024-02-29").date,
+            "leap years"
+        );
         assert!(!classify("2024-00-10").date && !classify("2024-01-00").date);
         assert_eq!(classify(""), Parsed::default());
     }

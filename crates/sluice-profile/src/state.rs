@@ -6,6 +6,10 @@
 //! serialised to bytes for DataFusion's aggregate state and for storage beside a version, so a
 //! profile computed once can be merged with others or queried later (drift compares stored
 //! sketches without rescanning).
+//!
+//! [`ColumnState::update`] summarises each batch before touching the sketches (distinct values
+//! with counts, sorted numeric runs); `crate::batch` explains why every sketch keeps its stated
+//! error that way.
 
 use std::fmt::Write as _;
 
@@ -16,7 +20,6 @@ use datasketches::frequencies::FrequentItemsSketch;
 use datasketches::hll::{HllSketch, HllType, HllUnion};
 use datasketches::kll::{KllFloat, KllSketch};
 use serde::{Deserialize, Serialize};
-
 
 use crate::batch::{float_key, fold_counts, int_key, key_float, key_int, kll_update, sort_keys};
 use crate::error::{Error, Result};
@@ -63,8 +66,10 @@ impl ValueKind {
     }
 }
 
-/// Count, mean, sum of squared deviations, min and max, mergeable (Welford within a partition,
-/// Chan et al. across partitions).
+/// Count, mean, sum of squared deviations, min and max, mergeable: each batch's moments are
+/// computed in two passes ([`Moments::of_iter`]) and folded in with Chan, Golub and LeVeque's
+/// pairwise formula, as partitions are ([`Moments::merge`]); [`Moments::push`] adds one value
+/// (Welford).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Moments {
     /// Values seen.
@@ -254,7 +259,8 @@ impl ColumnState {
     fn update_ints(&mut self, ints: &Int64Array) {
         let mut keys = non_null_keys(ints);
         sort_keys(&mut keys);
-        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+        self.values
+            .merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
         let distinct = runs(&keys);
         for &(k, _) in &distinct {
             self.hll.update(key_int(k));
@@ -303,7 +309,8 @@ impl ColumnState {
     fn update_temporal(&mut self, ints: &Int64Array) {
         let mut keys = non_null_keys(ints);
         sort_keys(&mut keys);
-        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+        self.values
+            .merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
         for (k, _) in runs(&keys) {
             self.hll.update(key_int(k));
         }
@@ -318,8 +325,9 @@ impl ColumnState {
         let bools = array.as_boolean();
         let trues = bools.true_count() as u64;
         let falses = (bools.len() - bools.null_count()) as u64 - trues;
-        self.values
-            .merge(&Moments::of_weighted([(0.0, falses), (1.0, trues)].into_iter().filter(|p| p.1 > 0)));
+        self.values.merge(&Moments::of_weighted(
+            [(0.0, falses), (1.0, trues)].into_iter().filter(|p| p.1 > 0),
+        ));
         let freq = self.freq.as_mut().expect("boolean columns have a frequency sketch");
         if trues > 0 {
             self.hll.update(true);
@@ -661,7 +669,10 @@ mod tests {
         for (a, b) in [(&plain, &views)] {
             assert_eq!((a.nulls, a.empty, a.whitespace), (b.nulls, b.empty, b.whitespace));
             assert_eq!(a.parses, b.parses);
-            assert_eq!((a.lengths.n, a.lengths.min, a.lengths.max), (b.lengths.n, b.lengths.min, b.lengths.max));
+            assert_eq!(
+                (a.lengths.n, a.lengths.min, a.lengths.max),
+                (b.lengths.n, b.lengths.min, b.lengths.max)
+            );
             assert!((a.lengths.mean - b.lengths.mean).abs() < 1e-9);
             assert_eq!(a.hll.estimate().round(), b.hll.estimate().round());
             let (fa, fb) = (a.freq.as_ref().unwrap(), b.freq.as_ref().unwrap());
@@ -673,13 +684,18 @@ mod tests {
             }
             assert_eq!(fa.frequent_items(ErrorType::NoFalsePositives).len(), 7);
         }
-        assert_eq!(plain.parses.date, values.iter().filter(|v| **v == Some("2024-03-01")).count() as u64);
+        assert_eq!(
+            plain.parses.date,
+            values.iter().filter(|v| **v == Some("2024-03-01")).count() as u64
+        );
     }
 
     #[test]
     fn numeric_batches_summarise_exactly() {
         // Integers with repeats and nulls: exact counts and moments against a direct computation.
-        let values: Vec<Option<i64>> = (0..20_000i64).map(|i| (i % 11 != 3).then_some((i * 7919) % 301 - 150)).collect();
+        let values: Vec<Option<i64>> = (0..20_000i64)
+            .map(|i| (i % 11 != 3).then_some((i * 7919) % 301 - 150))
+            .collect();
         let s = profile(Arc::new(Int64Array::from(values.clone())));
         let xs: Vec<f64> = values.iter().flatten().map(|&v| v as f64).collect();
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
