@@ -48,7 +48,7 @@ fn run() -> Result<(), String> {
         for _ in 0..reps {
             let t = Instant::now();
             let sample = sluice_drift::sample::read_parquet(&path, &path.display().to_string(), None)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|e| format!("{e} (read_time reads Parquet files only)"))?;
             seconds.push(t.elapsed().as_secs_f64());
             let batches = sample.batches.unwrap_or_default();
             rows = batches.iter().map(|b| b.num_rows() as u64).sum();
