@@ -25,6 +25,9 @@
 #   bench/out/pipeline/perf.data (its stamps then include perf's overhead, a few per cent) and, for
 #   every part above 2x, prints the heaviest sluice functions and leaf symbols within that part's
 #   wall-clock window (`perf report --time START,END`; full reports in bench/out/pipeline/perf/).
+#   perf.data names bench/out/pipeline/bin/sluice, which the next run of this script replaces:
+#   read it (perf report) before running again.
+#   KEEP_WS=1 keeps run 2's workspace (about 6 GB at 10M rows) in bench/out/pipeline/ws.
 # Prints a Markdown table; the results go to docs/benchmarks.md ("Pipeline") by hand.
 set -euo pipefail
 rows=${1:-10000000}
@@ -141,3 +144,5 @@ if [ "${PERF:-0}" = 1 ]; then
     echo "$lines" | sort -k2 -g -r | head -5 | sed 's/^/    /' || true
   done < "$out/windows.tsv"
 fi
+
+if [ "${KEEP_WS:-0}" != 1 ]; then rm -rf "$ws"; fi
