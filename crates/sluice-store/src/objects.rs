@@ -414,6 +414,12 @@ impl Objects {
                         .await
                         .map_err(|e| Error::io(dst, e))?;
                 }
+                // tokio's File finishes writes in the background: without this flush the last
+                // chunk may still be in flight when the caller reads the file (seen as a flaky
+                // short copy in `remote_store_round_trip`).
+                tokio::io::AsyncWriteExt::flush(&mut f)
+                    .await
+                    .map_err(|e| Error::io(dst, e))?;
                 Ok(())
             }
         }
