@@ -63,6 +63,39 @@ assert done == f.metadata.num_rows and len(profile.get_columns()) == 20
 print(f"{time.perf_counter() - t:.3f}")
 PY
 
+# Accuracy of sluice's profile against exact answers from DuckDB on the same file: each reported
+# quantile's true rank, exact distinct counts, exact count of each column's top value.
+cat > "$out/accuracy.py" <<'PY'
+import json, sys, duckdb
+f, prof = sys.argv[1], json.load(open(sys.argv[2]))["tables"][0]["columns"]
+con = duckdb.connect()
+q = lambda sql, *a: con.execute(sql.replace("FILE", f"read_parquet('{f}')"), list(a)).fetchone()
+print("| column | distinct exact | HLL estimate | error | worst quantile rank error (stated) | top value | estimate | exact | bound |")
+print("|---|---|---|---|---|---|---|---|---|")
+for c in prof:
+    col = '"' + c["name"] + '"'
+    exact = q(f"select count(distinct {col}) from FILE")[0]
+    est = c["distinct"]["estimate"]
+    rank = ""
+    if c["kind"] == "numeric" and c.get("quantiles"):
+        x = f"{col}::double"
+        n = q(f"select count(*) from FILE where isfinite({x})")[0]
+        worst = 0.0
+        for r, v in c["quantiles"][1:-1]:
+            below, at = q(f"select count(*) filter (where {x} < ?), count(*) filter (where {x} <= ?) from FILE where isfinite({x})", v, v)
+            if not below / n <= r <= at / n:
+                worst = max(worst, min(abs(r - below / n), abs(r - at / n)))
+        rank = f"{worst:.4f} ({c['rank_error']:.4f})"
+    top = est_top = exact_top = bound = ""
+    if c.get("top"):
+        t = c["top"][0]
+        exact_top = q(f"select count(*) from FILE where {col}::varchar = ?", t["value"])[0]
+        top, est_top = repr(t["value"])[:24], t["count"]
+        ok = t["lower"] <= exact_top <= t["upper"]
+        bound = f"[{t['lower']}, {t['upper']}] {'ok' if ok else 'OUTSIDE'}"
+    print(f"| {c['name']} | {exact} | {est:.0f} | {(est - exact) / max(exact, 1) * 100:+.2f}% | {rank} | {top} | {est_top} | {exact_top} | {bound} |")
+PY
+
 tm=$out/time.txt
 # Runs a command under GNU time; sets W (wall s), C (user + system s), M (peak RSS MB), LAST
 # (the command's last line of output).
@@ -123,6 +156,11 @@ done
 echo "$times"
 echo
 echo "$detail"
+echo
+echo "Accuracy at ${sizes[0]} rows (sluice profile --json against exact DuckDB queries):"
+echo
+"$sluice" profile "$out/synth_${sizes[0]}.parquet" --json > "$out/profile.json"
+"$py" "$out/accuracy.py" "$out/synth_${sizes[0]}.parquet" "$out/profile.json"
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')
 echo
 echo "Machine: $(nproc) cores ($cpu), $(free -g | awk '/Mem:/{print $2}') GiB RAM. sluice $("$sluice" --version | awk '{print $2}') ($(git -C "$root" rev-parse --short HEAD)), duckdb $("$py" -c 'import duckdb; print(duckdb.__version__)'), whylogs $("$py" -c 'import whylogs; print(whylogs.__version__)'), pandas $("$py" -c 'import pandas; print(pandas.__version__)')."
