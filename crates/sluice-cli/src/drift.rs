@@ -208,19 +208,10 @@ pub async fn version_sample(ws: &Workspace, version: &VersionRecord, t: &TableEn
         None => None,
     };
     if t.rows <= budget {
-        let (path, tmp) = match ws.objects.local_path(&t.canonical) {
-            Some(p) => (p, false),
-            None => {
-                let tmp = ws.objects.tmp_path("drift.parquet");
-                ws.objects.copy_to(&t.canonical, &tmp).await?;
-                (tmp, true)
-            }
-        };
-        let s = tokio::task::block_in_place(|| sluice_drift::sample::read_parquet(&path, &label, None));
-        if tmp {
-            let _ = std::fs::remove_file(&path);
-        }
-        let mut s = s?;
+        let mut s = read_canonical(ws, t, |path| {
+            Ok(sluice_drift::sample::read_parquet(path, &label, None)?)
+        })
+        .await?;
         s.profile = stored;
         return Ok(s);
     }
@@ -229,6 +220,19 @@ pub async fn version_sample(ws: &Workspace, version: &VersionRecord, t: &TableEn
         None => sluice_version::profile::profile_canonical(ws, t).await?,
     };
     Ok(Sample::from_profile(label, profile))
+}
+
+/// Runs `read` on a table's canonical Parquet copy: in place for a local store, on a temp copy
+/// (removed afterwards) for a remote one.
+pub async fn read_canonical<T>(ws: &Workspace, t: &TableEntry, read: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
+    if let Some(p) = ws.objects.local_path(&t.canonical) {
+        return tokio::task::block_in_place(|| read(&p));
+    }
+    let tmp = ws.objects.tmp_path("canonical.parquet");
+    ws.objects.copy_to(&t.canonical, &tmp).await?;
+    let out = tokio::task::block_in_place(|| read(&tmp));
+    let _ = std::fs::remove_file(&tmp);
+    out
 }
 
 fn fmt(x: f64) -> String {

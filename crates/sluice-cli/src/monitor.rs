@@ -131,19 +131,7 @@ impl MonitorConfig {
     /// Parses settings text; `name` stands for the file in errors.
     pub fn parse(text: &str, name: &str) -> Result<MonitorConfig> {
         let path = Path::new(name);
-        let text = text.to_string();
-        let cfg: MonitorConfig = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
-                    format!(":{line}:{col}")
-                })
-                .unwrap_or_default();
-            anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
-        })?;
+        let cfg: MonitorConfig = crate::output::parse_toml(text, name)?;
         if cfg.baseline_batches == 0 {
             bail!(
                 "{}: baseline_batches = 0; use 1 or more (the baseline version counts)",
@@ -342,6 +330,7 @@ pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunRepo
     let webhook = a.webhook.clone().or(cfg.webhook.clone());
     let mut reports = Vec::new();
     let mut last_drift: Option<DriftReport> = None;
+    let mut previous: Option<Sample> = None;
     for (target, time) in todo {
         let (mut current, id) = open_batch(cwd, &ws, &target, &drift_cfg).await?;
         if state.processed.contains(&id) {
@@ -354,14 +343,17 @@ pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunRepo
         let mut metrics = tokio::task::block_in_place(|| quality_metrics(&mut current, &cfg))?;
         let drift = tokio::task::block_in_place(|| sluice_drift::compare(&mut baseline, &mut current, &drift_cfg))
             .with_context(|| format!("drift of {id} against {baseline_id}"))?;
-        let drift_previous = match &state.previous {
-            Some(p) => {
-                let (mut prev, _) = open_batch(cwd, &ws, p, &drift_cfg).await?;
-                Some(
-                    tokio::task::block_in_place(|| sluice_drift::compare(&mut prev, &mut current, &drift_cfg))
-                        .with_context(|| format!("drift of {id} against the previous batch {p}"))?,
-                )
-            }
+        // The previous batch: the one this run just took, else the one the state names.
+        if previous.is_none()
+            && let Some(p) = &state.previous
+        {
+            previous = Some(open_batch(cwd, &ws, p, &drift_cfg).await?.0);
+        }
+        let drift_previous = match previous.as_mut() {
+            Some(prev) => Some(
+                tokio::task::block_in_place(|| sluice_drift::compare(prev, &mut current, &drift_cfg))
+                    .with_context(|| format!("drift of {id} against the previous batch {}", prev.label))?,
+            ),
             None => None,
         };
         metrics.insert("drift.share".into(), drift.share);
@@ -466,6 +458,7 @@ pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunRepo
         state.next_index += 1;
         save_state(&state_path, &state)?;
         last_drift = Some(drift.clone());
+        previous = Some(current);
         let report = BatchReport {
             batch: id,
             index,

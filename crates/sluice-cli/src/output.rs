@@ -9,6 +9,20 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use sluice_version::progress::{Progress, Unit};
 
+/// Parses TOML `text` read from `name`; an error names the file, line and column.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, name: &str) -> anyhow::Result<T> {
+    toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| {
+                let (line, col) = sluice_store::config::line_col(text, s.start);
+                format!(":{line}:{col}")
+            })
+            .unwrap_or_default();
+        anyhow::anyhow!("{name}{at}: {}", e.message())
+    })
+}
+
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: Serialize>(value: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);

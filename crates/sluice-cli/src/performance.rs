@@ -511,18 +511,7 @@ async fn load(
     let version = r.resolve(ws.meta.as_ref()).await?;
     let t = crate::drift::pick_table(ws, &version, target, table_path).await?;
     let label = format!("{}:{}", version.label(), t.path);
-    let (path, tmp) = match ws.objects.local_path(&t.canonical) {
-        Some(p) => (p, false),
-        None => {
-            let tmp = ws.objects.tmp_path("performance.parquet");
-            ws.objects.copy_to(&t.canonical, &tmp).await?;
-            (tmp, true)
-        }
-    };
-    let loaded = tokio::task::block_in_place(|| read_parquet_columns(&path, &label, wanted));
-    if tmp {
-        let _ = std::fs::remove_file(&path);
-    }
+    let loaded = crate::drift::read_canonical(ws, &t, |path| read_parquet_columns(path, &label, wanted)).await;
     let mut loaded = loaded?;
     loaded.version = Some(version);
     Ok(loaded)

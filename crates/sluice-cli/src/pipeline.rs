@@ -151,18 +151,7 @@ impl Pipeline {
     /// Reads and checks a pipeline file; errors name the file and line.
     pub fn load(path: &Path) -> Result<Pipeline> {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let p: Pipeline = toml::from_str(&text).map_err(|e| {
-            let at = e
-                .span()
-                .map(|s| {
-                    let before = &text[..s.start.min(text.len())];
-                    let line = before.matches('\n').count() + 1;
-                    let col = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
-                    format!(":{line}:{col}")
-                })
-                .unwrap_or_default();
-            anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
-        })?;
+        let p: Pipeline = crate::output::parse_toml(&text, &path.display().to_string())?;
         if p.name.is_empty() || p.name.contains(['/', '\\', '.']) {
             bail!("{}: name = {:?}: use letters, digits, - and _", path.display(), p.name);
         }
@@ -570,7 +559,17 @@ async fn run_batch(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "batch".into());
     let out = out_dir.join(format!("{stem}.parquet"));
-    write_parquet(&out, &schema, &table)?;
+    match keys.last() {
+        // The last stage's cache file is the output: link it instead of encoding the table again.
+        Some(k) => {
+            let cached = cache.join(format!("{k}.parquet"));
+            let _ = std::fs::remove_file(&out);
+            if std::fs::hard_link(&cached, &out).is_err() {
+                std::fs::copy(&cached, &out).with_context(|| format!("cannot copy {}", cached.display()))?;
+            }
+        }
+        None => write_parquet(&out, &schema, &table)?,
+    }
     let stages: Vec<String> = p
         .stages
         .iter()

@@ -209,14 +209,7 @@ async fn version_reports(ws: &Workspace, a: &QualityArgs, opts: &QualityOptions)
 
 /// Reads a table's canonical Parquet copy (local, or copied out of a remote store first).
 async fn load(ws: &Workspace, t: &TableEntry, label: &str) -> Result<Table> {
-    if let Some(p) = ws.objects.local_path(&t.canonical) {
-        return Ok(Table::read(&p, TableFormat::Parquet, label)?);
-    }
-    let tmp = ws.objects.tmp_path("quality.parquet");
-    ws.objects.copy_to(&t.canonical, &tmp).await?;
-    let table = Table::read(&tmp, TableFormat::Parquet, label);
-    let _ = std::fs::remove_file(&tmp);
-    Ok(table?)
+    crate::drift::read_canonical(ws, t, |p| Ok(Table::read(p, TableFormat::Parquet, label)?)).await
 }
 
 /// At most `n` characters of `s`, with an ellipsis when cut.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
-use sluice_algo::drift::{self, ColumnKind, Method, NumericPair};
+use sluice_algo::drift::{self, ColumnKind, DriftScore, Method, NumericPair};
 
 use crate::report::{ColumnDrift, Computation, Distribution, Kind, Role};
 use crate::sort::sort_f64;
@@ -28,7 +28,62 @@ pub(crate) struct Plan<'a> {
     pub alpha: f64,
 }
 
+/// One column's value counts on both sides (reference first): non-missing values, missing
+/// values, and all rows.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SideCounts {
+    pub values: [u64; 2],
+    pub missing: [u64; 2],
+    pub totals: [u64; 2],
+}
+
+/// The verdict of a statistic against its threshold: `p < threshold` for tests, `statistic >=
+/// threshold` for distances (as `sluice_algo::drift` decides on the exact path).
+pub(crate) fn score(method: Method, statistic: f64, p_value: Option<f64>, threshold: f64) -> DriftScore {
+    DriftScore {
+        method,
+        statistic,
+        p_value,
+        threshold,
+        drifted: match p_value {
+            Some(p) => p < threshold,
+            None => statistic >= threshold,
+        },
+    }
+}
+
 impl Plan<'_> {
+    /// The report entry for `score` on this column.
+    pub fn result(
+        &self,
+        kind: Kind,
+        score: DriftScore,
+        computation: Computation,
+        sides: SideCounts,
+        distinct: u64,
+        distribution: Distribution,
+    ) -> ColumnDrift {
+        ColumnDrift {
+            column: self.column.to_string(),
+            role: self.role,
+            kind,
+            method: score.method,
+            method_by_default: self.method.is_none(),
+            threshold: score.threshold,
+            statistic: score.statistic,
+            p_value: score.p_value,
+            p_adjusted: None,
+            drifted: score.drifted,
+            computation,
+            reference_values: sides.values[0],
+            current_values: sides.values[1],
+            reference_missing: share(sides.missing[0], sides.totals[0]),
+            current_missing: share(sides.missing[1], sides.totals[1]),
+            distinct,
+            distribution,
+        }
+    }
+
     /// The threshold `method` uses on this column.
     pub fn threshold_for(&self, method: Method) -> f64 {
         self.threshold.unwrap_or(if method.uses_p_value() {
@@ -129,32 +184,18 @@ pub(crate) fn numeric_sorted(
     computation: Computation,
 ) -> Result<ColumnDrift> {
     let distinct = distinct_union(&rv, &cv);
-    let by_default = plan.method.is_none();
     let method = plan
         .method
         .unwrap_or_else(|| drift::default_method(ColumnKind::Numeric, rv.len(), distinct));
     let distribution = numeric_distribution(&rv, &cv, distinct);
     let pair = NumericPair::from_sorted(rv, cv)?;
     let s = drift::compare_pair(method, &pair, Some(plan.threshold_for(method)))?;
-    Ok(ColumnDrift {
-        column: plan.column.to_string(),
-        role: plan.role,
-        kind: Kind::Numeric,
-        method,
-        method_by_default: by_default,
-        threshold: s.threshold,
-        statistic: s.statistic,
-        p_value: s.p_value,
-        p_adjusted: None,
-        drifted: s.drifted,
-        computation,
-        reference_values: pair.reference().len() as u64,
-        current_values: pair.current().len() as u64,
-        reference_missing: share(missing[0], totals[0]),
-        current_missing: share(missing[1], totals[1]),
-        distinct: distinct as u64,
-        distribution,
-    })
+    let sides = SideCounts {
+        values: [pair.reference().len() as u64, pair.current().len() as u64],
+        missing,
+        totals,
+    };
+    Ok(plan.result(Kind::Numeric, s, computation, sides, distinct as u64, distribution))
 }
 
 fn no_values(column: &str, r: usize, c: usize) -> Result<()> {
@@ -335,7 +376,6 @@ pub(crate) fn categorical_from_counts(
 ) -> Result<ColumnDrift> {
     let (rn, cn): (u64, u64) = (rc.iter().sum(), cc.iter().sum());
     let distinct = labels.len();
-    let by_default = plan.method.is_none();
     let method = plan
         .method
         .unwrap_or_else(|| drift::default_method(ColumnKind::Categorical, rn as usize, distinct));
@@ -354,25 +394,13 @@ pub(crate) fn categorical_from_counts(
         });
     }
     let s = drift::compare_categorical(method, rc, cc, Some(plan.threshold_for(method)))?;
-    Ok(ColumnDrift {
-        column: plan.column.to_string(),
-        role: plan.role,
-        kind: Kind::Categorical,
-        method,
-        method_by_default: by_default,
-        threshold: s.threshold,
-        statistic: s.statistic,
-        p_value: s.p_value,
-        p_adjusted: None,
-        drifted: s.drifted,
-        computation,
-        reference_values: rn,
-        current_values: cn,
-        reference_missing: share(missing[0], totals[0]),
-        current_missing: share(missing[1], totals[1]),
-        distinct: distinct as u64,
-        distribution: category_distribution(labels, rc, cc),
-    })
+    let sides = SideCounts {
+        values: [rn, cn],
+        missing,
+        totals,
+    };
+    let distribution = category_distribution(labels, rc, cc);
+    Ok(plan.result(Kind::Categorical, s, computation, sides, distinct as u64, distribution))
 }
 
 /// The most common categories (by combined share) and `(other)`.

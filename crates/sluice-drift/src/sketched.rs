@@ -22,7 +22,7 @@ use sluice_algo::drift::sketch::{
 use sluice_algo::drift::{self, ColumnKind, DEFAULT_BINS, LogBase, Method, WASSERSTEIN_STD_FLOOR};
 use sluice_profile::ColumnState;
 
-use crate::exact::{Plan, categorical_from_counts, category_distribution, fmt_num, numeric_sorted, share};
+use crate::exact::{Plan, SideCounts, categorical_from_counts, category_distribution, fmt_num, numeric_sorted, score};
 use crate::report::{ColumnDrift, Computation, Distribution, Kind};
 use crate::{Error, Result};
 
@@ -82,7 +82,6 @@ fn exact_cdf_numeric(
         points.push((l.parse::<f64>().ok()?, a, b));
     }
     points.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    let by_default = plan.method.is_none();
     let method = plan
         .method
         .unwrap_or_else(|| drift::default_method(ColumnKind::Numeric, rn as usize, points.len()));
@@ -116,10 +115,6 @@ fn exact_cdf_numeric(
                 (w / population_std(r).max(WASSERSTEIN_STD_FLOOR), None)
             }
         };
-        let drifted = match p_value {
-            Some(p) => p < threshold,
-            None => statistic >= threshold,
-        };
         let labels: Vec<String> = points.iter().map(|p| fmt_num(p.0)).collect();
         let rcs: Vec<u64> = points.iter().map(|p| p.1).collect();
         let ccs: Vec<u64> = points.iter().map(|p| p.2).collect();
@@ -127,25 +122,19 @@ fn exact_cdf_numeric(
         if points.len() > crate::exact::REPORT_CATEGORIES {
             distribution = sketch_distribution(&rp, &cp, points[0].0, points[points.len() - 1].0);
         }
-        Ok(ColumnDrift {
-            column: plan.column.to_string(),
-            role: plan.role,
-            kind: Kind::Numeric,
-            method,
-            method_by_default: by_default,
-            threshold,
-            statistic,
-            p_value,
-            p_adjusted: None,
-            drifted,
-            computation: Computation::ExactCounts,
-            reference_values: rn,
-            current_values: cn,
-            reference_missing: share(missing[0], totals[0]),
-            current_missing: share(missing[1], totals[1]),
-            distinct: points.len() as u64,
+        let sides = SideCounts {
+            values: [rn, cn],
+            missing,
+            totals,
+        };
+        Ok(plan.result(
+            Kind::Numeric,
+            score(method, statistic, p_value, threshold),
+            Computation::ExactCounts,
+            sides,
+            points.len() as u64,
             distribution,
-        })
+        ))
     };
     Some(run())
 }
@@ -248,7 +237,6 @@ fn numeric(plan: &Plan, r: &ColumnState, c: &ColumnState, missing: [u64; 2], tot
     let cp = CdfPoints::new(&cx, &cr)?;
     let (rn, cn) = (rk.n(), ck.n());
     let distinct = r.hll.estimate().max(c.hll.estimate()).round() as u64;
-    let by_default = plan.method.is_none();
     let method = plan
         .method
         .unwrap_or_else(|| drift::default_method(ColumnKind::Numeric, rn as usize, distinct as usize));
@@ -258,15 +246,10 @@ fn numeric(plan: &Plan, r: &ColumnState, c: &ColumnState, missing: [u64; 2], tot
         let edges = rp.quantile_edges(DEFAULT_BINS);
         (rp.bin_proportions(&edges), cp.bin_proportions(&edges))
     };
-    let (estimate, p_value): (SketchEstimate, Option<(f64, f64, f64)>) = match method {
+    let (estimate, p_value): (SketchEstimate, Option<f64>) = match method {
         Method::Ks => {
             let e = ks_sketch(&rp, &cp, eps)?;
-            let p = (
-                ks_p_value(e.statistic, rn, cn),
-                ks_p_value(e.upper, rn, cn),
-                ks_p_value(e.lower, rn, cn),
-            );
-            (e, Some(p))
+            (e, Some(ks_p_value(e.statistic, rn, cn)))
         }
         Method::Wasserstein => {
             let std = population_std(r).max(WASSERSTEIN_STD_FLOOR);
@@ -305,14 +288,7 @@ fn numeric(plan: &Plan, r: &ColumnState, c: &ColumnState, missing: [u64; 2], tot
             let (p, q) = binned();
             let e = chi_square_sketch(&p, &q, cn, eps)?;
             let dof = p.len().saturating_sub(1);
-            (
-                e,
-                Some((
-                    chi2_p_value(e.statistic, dof),
-                    chi2_p_value(e.upper, dof),
-                    chi2_p_value(e.lower, dof),
-                )),
-            )
+            (e, Some(chi2_p_value(e.statistic, dof)))
         }
         Method::Z | Method::Anderson | Method::Cvm => {
             return Err(Error::Method {
@@ -326,34 +302,26 @@ fn numeric(plan: &Plan, r: &ColumnState, c: &ColumnState, missing: [u64; 2], tot
             });
         }
     };
-    let drifted = match p_value {
-        Some((p, _, _)) => p < threshold,
-        None => estimate.statistic >= threshold,
+    let computation = Computation::Sketch {
+        lower: estimate.lower,
+        upper: estimate.upper,
+        error_bound: estimate.error_bound,
+        basis,
     };
-    Ok(ColumnDrift {
-        column: plan.column.to_string(),
-        role: plan.role,
-        kind: Kind::Numeric,
-        method,
-        method_by_default: by_default,
-        threshold,
-        statistic: estimate.statistic,
-        p_value: p_value.map(|p| p.0),
-        p_adjusted: None,
-        drifted,
-        computation: Computation::Sketch {
-            lower: estimate.lower,
-            upper: estimate.upper,
-            error_bound: estimate.error_bound,
-            basis,
-        },
-        reference_values: rn,
-        current_values: cn,
-        reference_missing: share(missing[0], totals[0]),
-        current_missing: share(missing[1], totals[1]),
+    let sides = SideCounts {
+        values: [rn, cn],
+        missing,
+        totals,
+    };
+    let (lo, hi) = (r.values.min.min(c.values.min), r.values.max.max(c.values.max));
+    Ok(plan.result(
+        Kind::Numeric,
+        score(method, estimate.statistic, p_value, threshold),
+        computation,
+        sides,
         distinct,
-        distribution: sketch_distribution(&rp, &cp, r.values.min.min(c.values.min), r.values.max.max(c.values.max)),
-    })
+        sketch_distribution(&rp, &cp, lo, hi),
+    ))
 }
 
 /// Standard deviation with n in the denominator (as the exact path and scipy normalise).
@@ -424,7 +392,6 @@ fn approximate_categorical(
     let p: Vec<f64> = rc.iter().map(|&x| x as f64 / rn.max(1) as f64).collect();
     let q: Vec<f64> = cc.iter().map(|&x| x as f64 / cn.max(1) as f64).collect();
     let distinct = r.hll.estimate().max(c.hll.estimate()).round() as u64;
-    let by_default = plan.method.is_none();
     let method = plan
         .method
         .unwrap_or_else(|| drift::default_method(ColumnKind::Categorical, rn as usize, distinct as usize));
@@ -451,36 +418,27 @@ fn approximate_categorical(
             });
         }
     };
-    let drifted = match p_value {
-        Some(p) => p < threshold,
-        None => estimate.statistic >= threshold,
+    let computation = Computation::Sketch {
+        lower: estimate.lower,
+        upper: estimate.upper,
+        error_bound: estimate.error_bound,
+        basis: format!(
+            "frequent items: {} tracked values plus (other), count error up to {:.4} of the rows",
+            items.len(),
+            delta
+        ),
     };
-    Ok(ColumnDrift {
-        column: plan.column.to_string(),
-        role: plan.role,
-        kind: Kind::Categorical,
-        method,
-        method_by_default: by_default,
-        threshold,
-        statistic: estimate.statistic,
-        p_value,
-        p_adjusted: None,
-        drifted,
-        computation: Computation::Sketch {
-            lower: estimate.lower,
-            upper: estimate.upper,
-            error_bound: estimate.error_bound,
-            basis: format!(
-                "frequent items: {} tracked values plus (other), count error up to {:.4} of the rows",
-                items.len(),
-                delta
-            ),
-        },
-        reference_values: rn,
-        current_values: cn,
-        reference_missing: share(missing[0], totals[0]),
-        current_missing: share(missing[1], totals[1]),
+    let sides = SideCounts {
+        values: [rn, cn],
+        missing,
+        totals,
+    };
+    Ok(plan.result(
+        Kind::Categorical,
+        score(method, estimate.statistic, p_value, threshold),
+        computation,
+        sides,
         distinct,
-        distribution: category_distribution(&labels, &rc, &cc),
-    })
+        category_distribution(&labels, &rc, &cc),
+    ))
 }
