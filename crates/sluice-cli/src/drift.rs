@@ -150,7 +150,7 @@ pub async fn open(
     let budget = if cfg.sketch_only { 0 } else { cfg.exact_budget };
     let path = cwd.join(target);
     if path.is_file() {
-        let s = tokio::task::block_in_place(|| Sample::read_file(&path, budget))?;
+        let s = tokio::task::block_in_place(|| Sample::read_file_where(&path, budget, |c| cfg.includes(c)))?;
         return Ok(relabel(s, target));
     }
     if !target.contains('@') {
@@ -166,7 +166,7 @@ pub async fn open(
     let r: DatasetRef = target.parse()?;
     let version = r.resolve(ws.meta.as_ref()).await?;
     let t = pick_table(ws, &version, target, table_path).await?;
-    version_sample(ws, &version, &t, budget).await
+    version_sample(ws, &version, &t, budget, |c| cfg.includes(c)).await
 }
 
 fn relabel(mut s: Sample, label: &str) -> Sample {
@@ -201,7 +201,14 @@ pub async fn pick_table(
 
 /// A version's table as a sample: its canonical rows when they fit `budget`, else its profile
 /// (stored at `sluice add`; computed now for versions added before profiles existed).
-pub async fn version_sample(ws: &Workspace, version: &VersionRecord, t: &TableEntry, budget: u64) -> Result<Sample> {
+/// Only the columns `keep` accepts are decoded from the rows.
+pub async fn version_sample(
+    ws: &Workspace,
+    version: &VersionRecord,
+    t: &TableEntry,
+    budget: u64,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Sample> {
     let label = format!("{}:{}", version.label(), t.path);
     let stored = match &t.profile {
         Some(id) => Some(ProfileStates::decode(&ws.objects.get_bytes(id).await?)?),
@@ -209,7 +216,7 @@ pub async fn version_sample(ws: &Workspace, version: &VersionRecord, t: &TableEn
     };
     if t.rows <= budget {
         let mut s = read_canonical(ws, t, |path| {
-            Ok(sluice_drift::sample::read_parquet(path, &label, None)?)
+            Ok(sluice_drift::sample::read_parquet_where(path, &label, keep)?)
         })
         .await?;
         s.profile = stored;

@@ -300,7 +300,7 @@ pub async fn monitor(cwd: &Path, a: &MonitorArgs, quiet: bool) -> Result<RunRepo
         drift_cfg.exact_budget
     };
     let base_table = crate::drift::pick_table(&ws, &baseline_version, &baseline_id, None).await?;
-    let mut baseline = crate::drift::version_sample(&ws, &baseline_version, &base_table, budget).await?;
+    let mut baseline = crate::drift::version_sample(&ws, &baseline_version, &base_table, budget, |_| true).await?;
     if state.baseline.is_empty() {
         state.baseline = baseline_id.clone();
         state.policy = PolicyState::with_baseline(baseline_id.clone(), baseline_version.created_at.timestamp());
@@ -541,7 +541,7 @@ async fn open_batch(cwd: &Path, ws: &Workspace, target: &str, cfg: &DriftConfig)
     let r: DatasetRef = target.parse()?;
     let v = r.resolve(ws.meta.as_ref()).await?;
     let t = crate::drift::pick_table(ws, &v, target, None).await?;
-    let s = crate::drift::version_sample(ws, &v, &t, budget).await?;
+    let s = crate::drift::version_sample(ws, &v, &t, budget, |_| true).await?;
     Ok((s, v.label()))
 }
 

@@ -93,12 +93,18 @@ impl Sample {
     /// the exact path; a larger file is profiled while it streams (memory stays bounded) and
     /// compared through its sketches.
     pub fn read_file(path: &Path, budget: u64) -> Result<Sample> {
+        Sample::read_file_where(path, budget, |_| true)
+    }
+
+    /// [`Sample::read_file`], decoding from Parquet only the columns `keep` accepts (the others
+    /// are never read); other formats are parsed whole.
+    pub fn read_file_where(path: &Path, budget: u64, keep: impl Fn(&str) -> bool) -> Result<Sample> {
         let label = path.display().to_string();
         let format = TableFormat::detect(path).map_err(|e| Error::Read(e.to_string()))?;
         if matches!(format, TableFormat::Parquet) {
             let rows = parquet_rows(path)?;
             if rows <= budget {
-                return read_parquet(path, &label, None);
+                return read_parquet_where(path, &label, keep);
             }
         }
         let mut batches: Vec<RecordBatch> = Vec::new();
@@ -149,6 +155,15 @@ pub fn parquet_rows(path: &Path) -> Result<u64> {
 
 /// Reads a Parquet file (only `columns`, when given), its row groups decoded in parallel.
 pub fn read_parquet(path: &Path, label: &str, columns: Option<&[String]>) -> Result<Sample> {
+    match columns {
+        Some(cols) => read_parquet_where(path, label, |c| cols.iter().any(|k| k == c)),
+        None => read_parquet_where(path, label, |_| true),
+    }
+}
+
+/// Reads the columns of a Parquet file that `keep` accepts (the others are not decoded), its
+/// row groups decoded in parallel.
+pub fn read_parquet_where(path: &Path, label: &str, keep: impl Fn(&str) -> bool) -> Result<Sample> {
     let open = || -> Result<ParquetRecordBatchReaderBuilder<File>> {
         let file = File::open(path).map_err(|e| Error::Io {
             path: path.display().to_string(),
@@ -158,11 +173,10 @@ pub fn read_parquet(path: &Path, label: &str, columns: Option<&[String]>) -> Res
     };
     let first = open()?;
     let groups = first.metadata().num_row_groups();
-    let mask = columns.map(|cols| {
-        let schema = first.schema();
-        let idx: Vec<usize> = cols.iter().filter_map(|c| schema.index_of(c).ok()).collect();
-        ProjectionMask::roots(first.parquet_schema(), idx)
-    });
+    let fields = first.schema().fields();
+    let idx: Vec<usize> = (0..fields.len()).filter(|&i| keep(fields[i].name())).collect();
+    // Every column wanted: no mask (the reader's fastest path).
+    let mask = (idx.len() < fields.len()).then(|| ProjectionMask::roots(first.parquet_schema(), idx));
     let schema = match &mask {
         Some(m) => {
             let b = open()?.with_projection(m.clone()).with_row_groups(Vec::new()).build();

@@ -338,3 +338,36 @@ fn files_over_the_budget_are_profiled_while_streaming() {
     let e = Sample::read_file(&bad, 10).unwrap_err().to_string();
     assert!(e.contains("bad.csv") && e.contains('3'), "{e}");
 }
+
+#[test]
+fn only_the_kept_columns_are_decoded_from_parquet() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("a", DataType::Int64, false),
+        Field::new("b", DataType::Utf8, false),
+        Field::new("c", DataType::Float64, false),
+    ]));
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+            Arc::new(StringArray::from(vec!["x", "y", "z"])),
+            Arc::new(Float64Array::from(vec![0.5, 1.5, 2.5])),
+        ],
+    )
+    .unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+
+    let s = Sample::read_file_where(&path, 100, |c| c != "b").unwrap();
+    let names: Vec<&str> = s.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["a", "c"]);
+    let batches = s.batches.as_ref().unwrap();
+    assert_eq!(batches[0].num_columns(), 2);
+    assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    assert_eq!(values(&s, "c"), [0.5, 1.5, 2.5]);
+    let all = Sample::read_file(&path, 100).unwrap();
+    assert_eq!(all.columns.len(), 3);
+}
