@@ -22,11 +22,23 @@
 //! config = "monitor.toml"
 //! ```
 //!
-//! Caching: each stage's output is kept under `.sluice/pipelines/NAME/cache/KEY.parquet`, where
-//! KEY hashes the batch's content hash, every stage configuration up to this one, and the stage's
-//! position. A stage whose key exists is not run again (`--force` reruns); a batch whose stage
-//! fails leaves nothing versioned and is retried by the next run, which finds the stages before
-//! the failure in the cache. Paths in the file are relative to the file's folder.
+//! Caching: each stage's output is kept under `.sluice/pipelines/NAME/cache/BATCH-KEY.EXT`, where
+//! BATCH is the start of the batch's content hash and KEY hashes the batch's content hash, every
+//! stage configuration up to this one, and the stage's position. A stage whose key exists is not
+//! run again (`--force` reruns); a batch whose stage or gate fails leaves nothing versioned and is
+//! retried by the next run, which finds the stages before the failure in the cache. Paths in the
+//! file are relative to the file's folder.
+//!
+//! | stage | cache file | why |
+//! |---|---|---|
+//! | not the last | `.arrow`: Arrow IPC, uncompressed | only read back to resume; written at memory speed |
+//! | the last | `.parquet`: the output as `sluice add` stores it | encoded once, on every core, then hard-linked as the version's file |
+//!
+//! Disk use stays bounded: once a batch's output is versioned, every cache file of that batch
+//! (all `BATCH-*` files, including entries of configurations since changed) is deleted, because a
+//! versioned file is skipped by the done list and `--force` ignores the cache. What remains are
+//! the stages of batches that have not been versioned yet (a failed stage or gate), at most one
+//! table per stage per such batch.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -395,13 +407,17 @@ async fn run_batch(
         h.update(serde_json::to_string(s)?.as_bytes());
         keys.push(h.clone().finalize().to_hex().to_string());
     }
+    let last = p.stages.len().saturating_sub(1);
+    let entries: Vec<PathBuf> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| cache_entry(cache, hash, k, i == last))
+        .collect();
     // The last cached stage: everything before it can be skipped, including reading the source.
     let start = if a.force {
         0
     } else {
-        keys.iter()
-            .rposition(|k| cache.join(format!("{k}.parquet")).is_file())
-            .map_or(0, |i| i + 1)
+        entries.iter().rposition(|e| e.is_file()).map_or(0, |i| i + 1)
     };
     if a.dry_run {
         for (i, s) in p.stages.iter().enumerate() {
@@ -435,7 +451,7 @@ async fn run_batch(
     let (mut schema, mut table) = if start == 0 {
         read_source(src)?
     } else {
-        read_parquet(&cache.join(format!("{}.parquet", keys[start - 1])))?
+        tokio::task::block_in_place(|| read_cached(&entries[start - 1]))?
     };
     run.read_seconds = t0.elapsed().as_secs_f64();
     run.rows = rows(&table);
@@ -479,7 +495,13 @@ async fn run_batch(
                 schema = b.schema();
             }
         }
-        write_parquet(&cache.join(format!("{}.parquet", keys[i])), &schema, &table)?;
+        tokio::task::block_in_place(|| {
+            if i == last {
+                write_parquet(&entries[i], &schema, &table)
+            } else {
+                write_arrow(&entries[i], &schema, &table)
+            }
+        })?;
         let r = StageRun {
             name: s.name.clone(),
             status: "ran".into(),
@@ -559,16 +581,15 @@ async fn run_batch(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "batch".into());
     let out = out_dir.join(format!("{stem}.parquet"));
-    match keys.last() {
+    match entries.last() {
         // The last stage's cache file is the output: link it instead of encoding the table again.
-        Some(k) => {
-            let cached = cache.join(format!("{k}.parquet"));
+        Some(cached) => {
             let _ = std::fs::remove_file(&out);
             if std::fs::hard_link(&cached, &out).is_err() {
                 std::fs::copy(&cached, &out).with_context(|| format!("cannot copy {}", cached.display()))?;
             }
         }
-        None => write_parquet(&out, &schema, &table)?,
+        None => tokio::task::block_in_place(|| write_parquet(&out, &schema, &table))?,
     }
     let stages: Vec<String> = p
         .stages
@@ -598,6 +619,7 @@ async fn run_batch(
     );
     let r = add(ws, &opts, &Bar::new(quiet)).await?;
     let _ = std::fs::remove_file(&out);
+    prune_cache(cache, hash);
     run.version = Some(r.commit.version().label());
     run.version_seconds = t.elapsed().as_secs_f64();
     if !quiet {
@@ -722,9 +744,48 @@ fn read_source(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     Ok((schema, batches))
 }
 
-fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-    let s = sluice_drift::sample::read_parquet(path, &path.display().to_string(), None)?;
-    let batches = s.batches.unwrap_or_default();
+/// The cache file of the stage with key `key` of the batch whose content hash is `batch`: Arrow
+/// IPC for a stage before the last, the output Parquet for the last (see the module docs).
+fn cache_entry(cache: &Path, batch: &str, key: &str, last: bool) -> PathBuf {
+    let ext = if last { "parquet" } else { "arrow" };
+    cache.join(format!("{}-{key}.{ext}", batch_prefix(batch)))
+}
+
+/// The part of a batch's hash that starts the names of its cache files.
+fn batch_prefix(batch: &str) -> &str {
+    &batch[..batch.len().min(16)]
+}
+
+/// Deletes every cache file of a batch (after its output is versioned; see the module docs). A
+/// file that cannot be deleted is left for the next prune: the cache only saves work.
+fn prune_cache(cache: &Path, batch: &str) {
+    let prefix = format!("{}-", batch_prefix(batch));
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Reads a cache file: Arrow IPC or Parquet, by extension.
+fn read_cached(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let damaged = || {
+        format!(
+            "cannot read the cached stage output {}; delete it or rerun with --force",
+            path.display()
+        )
+    };
+    let batches = if path.extension().is_some_and(|e| e == "arrow") {
+        let file = std::fs::File::open(path).with_context(damaged)?;
+        let reader = arrow::ipc::reader::FileReader::try_new_buffered(file, None).with_context(damaged)?;
+        reader.collect::<Result<Vec<_>, _>>().with_context(damaged)?
+    } else {
+        let s = sluice_drift::sample::read_parquet(path, &path.display().to_string(), None).with_context(damaged)?;
+        s.batches.unwrap_or_default()
+    };
     let schema = match batches.first() {
         Some(b) => b.schema(),
         None => bail!(
@@ -735,19 +796,42 @@ fn read_parquet(path: &Path) -> Result<(SchemaRef, Vec<RecordBatch>)> {
     Ok((schema, batches))
 }
 
-fn write_parquet(path: &Path, schema: &SchemaRef, table: &[RecordBatch]) -> Result<()> {
-    let tmp = path.with_extension("parquet.tmp");
+/// Writes `path` through a temporary file renamed into place, so a cache entry is whole or absent.
+fn write_atomically(path: &Path, write: impl FnOnce(std::fs::File) -> Result<()>) -> Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
     let file = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))?;
-    for b in table {
-        w.write(b)?;
+    if let Err(e) = write(file) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
     }
-    w.close()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// The table as canonical Parquet (what `sluice add` stores), its columns encoded on every core.
+fn write_parquet(path: &Path, schema: &SchemaRef, table: &[RecordBatch]) -> Result<()> {
+    write_atomically(path, |file| {
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let props = sluice_ingest::table_properties(schema, table);
+        let out = std::io::BufWriter::with_capacity(1 << 20, file);
+        sluice_ingest::write_parquet(out, &path.display().to_string(), schema, table, props, threads)?;
+        Ok(())
+    })
+}
+
+/// The table as an uncompressed Arrow IPC file (a stage cache that is not the output).
+fn write_arrow(path: &Path, schema: &SchemaRef, table: &[RecordBatch]) -> Result<()> {
+    write_atomically(path, |file| {
+        let mut w = arrow::ipc::writer::FileWriter::try_new_buffered(file, schema)?;
+        for b in table {
+            w.write(b)?;
+        }
+        w.finish()?;
+        std::io::Write::flush(&mut w.into_inner()?)?;
+        Ok(())
+    })
 }
 
 async fn run_sql(schema: &SchemaRef, table: Vec<RecordBatch>, sql: &str) -> Result<(SchemaRef, Vec<RecordBatch>)> {

@@ -40,6 +40,7 @@ mod parquet;
 mod quarantine;
 mod source;
 mod values;
+mod write;
 
 use std::io::Write;
 use std::path::Path;
@@ -50,6 +51,7 @@ use arrow::record_batch::RecordBatch;
 use bytes::Bytes;
 
 pub use error::{Error, Hint, Result};
+pub use write::{table_properties, write_parquet};
 
 use quarantine::Quarantine;
 use source::Source;

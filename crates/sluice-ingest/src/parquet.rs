@@ -24,7 +24,7 @@ use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
 use parquet::file::reader::{ChunkReader, Length};
 
 use crate::error::{Error, Result};
@@ -154,11 +154,15 @@ fn check_names<'a>(file: &str, fields: impl Iterator<Item = &'a Arc<Field>> + Cl
 
 /// The writer properties of the canonical copy.
 pub(crate) fn writer_properties() -> WriterProperties {
+    writer_properties_builder().build()
+}
+
+/// [`writer_properties`] before it is built, for per-column changes.
+pub(crate) fn writer_properties_builder() -> WriterPropertiesBuilder {
     let zstd = ZstdLevel::try_new(1).unwrap_or_default();
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
         .set_statistics_enabled(EnabledStatistics::Page)
-        .build()
 }
 
 /// Writes batches to a canonical Parquet file; the writer is created at the first batch so the

@@ -116,13 +116,27 @@ fn a_failed_gate_or_stage_versions_nothing_and_the_next_run_resumes() {
     assert!(v["batches"][0]["version"].is_null());
     let ls = ws.json(&["ls"]);
     assert!(ls.to_string().find("\"tx\"").is_none(), "nothing versioned: {ls}");
+    // The stages' outputs wait in the cache: the first as Arrow IPC, the last as the output's
+    // Parquet, nothing half-written.
+    let mut kinds: Vec<String> = cache_files(&ws)
+        .iter()
+        .map(|f| f.rsplit('.').next().unwrap().to_string())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["arrow", "parquet"], "{:?}", cache_files(&ws));
+    let dry = ws.json(&["run", "pipeline.toml", "--dry-run"]);
+    assert_eq!(dry["batches"][0]["stages"][1]["status"], "cached");
 
-    // Fix the suite: the stages come from the cache, the batch is versioned.
+    // Fix the suite: the stages come from the cache, the batch is versioned, and its cache
+    // files are deleted (the version holds the output).
     ws.file("checks.toml", CHECKS);
     let v = ws.json(&["run", "pipeline.toml"]);
     assert_eq!(v["batches"][0]["stages"][0]["status"], "cached");
     assert_eq!(v["batches"][0]["stages"][1]["status"], "cached");
     assert_eq!(v["batches"][0]["version"], "tx@v1");
+    assert_eq!(cache_files(&ws), Vec::<String>::new());
+    let p = ws.json(&["profile", "tx@v1"]);
+    assert_eq!(p["tables"][0]["rows"], 500, "the output read back from the cache");
 
     // A failing stage: an error (exit 2), nothing new versioned, the earlier stage cached.
     ws.file("incoming/2024-02.csv", batch(2, 500));
@@ -140,6 +154,17 @@ fn a_failed_gate_or_stage_versions_nothing_and_the_next_run_resumes() {
     );
     assert_eq!(v["batches"][0]["stages"][1]["status"], "ran");
     assert_eq!(v["batches"][0]["version"], "tx@v2");
+    assert_eq!(cache_files(&ws), Vec::<String>::new());
+}
+
+/// The names of the files in the pipeline's cache folder.
+fn cache_files(ws: &Ws) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(ws.path().join(".sluice/pipelines/tx/cache"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
