@@ -1,13 +1,14 @@
 //! `dedupe` and `near_dedupe`: drop rows that repeat an earlier row, exactly or nearly, keeping the first.
 //!
-//! Both reuse `sluice quality`'s detectors so that what the quality report counts is what the step removes:
-//! exact duplicates are rows with equal 128-bit hashes of Arrow's row format (so `1` and `"1"`, or null and
-//! `""`, differ; collision chance about 2^-69 at 10^9 rows), and near duplicates are clusters of the
-//! MinHash LSH search with exact Jaccard verification (see `sluice_quality::minhash`). A cluster is joined
+//! Both find what `sluice quality` counts, so that the quality report and the step agree: exact
+//! duplicates are rows equal in Arrow's row format, the equality behind `sluice quality`'s 128-bit row
+//! hashes (so `1` and `"1"`, or null and `""`, differ), found here by vectorised 64-bit hashes on every
+//! core and confirmed by comparing the values, so no hash collision can merge distinct rows (see
+//! `rowhash.rs`); near duplicates are clusters of `sluice quality`'s MinHash LSH search with exact Jaccard
+//! verification (see `sluice_quality::minhash`). A cluster is joined
 //! transitively (A ~ B and B ~ C puts A, B, C together); its first row is kept. Identical texts are near
 //! duplicates too (similarity 1); null or empty texts never are.
 
-use sluice_quality::Table;
 use sluice_quality::minhash::{NearDupConfig, near_duplicates};
 
 use crate::error::Result;
@@ -25,10 +26,7 @@ pub(crate) fn exact(
         Some(names) => frame.indices("columns", names)?,
         None => (0..frame.schema.fields().len()).collect(),
     };
-    // The quality crate's table view (string columns as Utf8; the arrays are shared, not copied, when they
-    // are Utf8 already).
-    let table = Table::new("input", frame.schema.clone(), frame.batches.to_vec())?;
-    let d = sluice_quality::duplicates::find(&table, &cols)?;
+    let d = crate::rowhash::find(frame.batches, &cols)?;
     let drop: Vec<u64> = d.rows.iter().map(|r| r.0).collect();
     report.removed(drop.len() as u64);
     report.add_examples(

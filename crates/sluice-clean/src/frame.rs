@@ -9,8 +9,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, GenericStringBuilder, LargeStringArray, OffsetSizeTrait, RecordBatch, StringArray,
-    StringViewArray, StringViewBuilder,
+    Array, ArrayRef, BooleanArray, BooleanBufferBuilder, GenericStringBuilder, LargeStringArray, OffsetSizeTrait,
+    RecordBatch, StringArray, StringViewArray, StringViewBuilder,
 };
 use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, SchemaRef};
@@ -205,29 +205,39 @@ impl<'a> Frame<'a> {
         if drop.is_empty() {
             return Ok(self.batches.to_vec());
         }
-        let mut out = Vec::with_capacity(self.batches.len());
+        // Each batch's part of `drop`, then the batches filtered in parallel.
+        let mut parts = Vec::with_capacity(self.batches.len());
         let mut d = 0;
         for (b, batch) in self.batches.iter().enumerate() {
-            let start = self.starts[b];
-            let end = start + batch.num_rows() as u64;
+            let end = self.starts[b] + batch.num_rows() as u64;
             let from = d;
             while d < drop.len() && drop[d] < end {
                 d += 1;
             }
-            let here = &drop[from..d];
-            if here.is_empty() {
-                out.push(batch.clone());
-                continue;
-            }
-            if here.len() == batch.num_rows() {
-                continue;
-            }
-            let mut keep = vec![true; batch.num_rows()];
-            for &r in here {
-                keep[(r - start) as usize] = false;
-            }
-            out.push(filter_record_batch(batch, &BooleanArray::from(keep))?);
+            parts.push(&drop[from..d]);
         }
+        let kept: Vec<Option<RecordBatch>> = self
+            .batches
+            .par_iter()
+            .zip(parts)
+            .enumerate()
+            .map(|(b, (batch, here))| -> Result<Option<RecordBatch>> {
+                if here.is_empty() {
+                    return Ok(Some(batch.clone()));
+                }
+                if here.len() == batch.num_rows() {
+                    return Ok(None);
+                }
+                let mut keep = BooleanBufferBuilder::new(batch.num_rows());
+                keep.append_n(batch.num_rows(), true);
+                for &r in here {
+                    keep.set_bit((r - self.starts[b]) as usize, false);
+                }
+                let keep = BooleanArray::new(keep.finish(), None);
+                Ok(Some(filter_record_batch(batch, &keep)?))
+            })
+            .collect::<Result<_>>()?;
+        let mut out: Vec<RecordBatch> = kept.into_iter().flatten().collect();
         if out.is_empty() {
             out.push(self.batches[0].slice(0, 0));
         }

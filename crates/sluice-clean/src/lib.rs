@@ -17,7 +17,7 @@
 //!
 //! | step (`kind`)          | unit | what it does                                                             | reuses (sluice-quality)         |
 //! |------------------------|------|--------------------------------------------------------------------------|---------------------------------|
-//! | `dedupe`               | row  | drops rows equal to an earlier row on all columns or a key; keeps the first | `duplicates::find` (row hashes) |
+//! | `dedupe`               | row  | drops rows equal to an earlier row on all columns or a key; keeps the first | (its own: row-format equality, as `duplicates::find`) |
 //! | `near_dedupe`          | row  | drops rows whose text is a near duplicate (5-shingle Jaccard >= threshold) of an earlier row's; keeps the first of each cluster | `minhash::near_duplicates` |
 //! | `normalize_dates`      | cell | rewrites dates and date-times in known formats as ISO 8601 (or `Date32`) | (its own chrono parsing)        |
 //! | `trim`                 | cell | removes leading and trailing whitespace                                   |                                 |
@@ -43,6 +43,7 @@ mod frame;
 mod missing;
 mod outliers;
 pub mod report;
+mod rowhash;
 mod text;
 
 use arrow::array::RecordBatch;

@@ -1,7 +1,8 @@
 //! `filter_outliers`: drops rows with a value outside a robust rule's bounds in any of the named columns.
 //!
 //! The rules and their statistics are `sluice quality`'s (`sluice_quality::outliers::detect`), computed
-//! over each column's finite values:
+//! over each column's finite values, with quantiles found by selection instead of a sort (the same
+//! numbers; a property test compares them):
 //!
 //! * `iqr`: outside Tukey's fences `[Q1 - k IQR, Q3 + k IQR]` (Tukey 1977), quartiles by linear
 //!   interpolation (Hyndman & Fan type 7, numpy's default); `k` = 1.5 by default.
@@ -14,11 +15,10 @@
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use rayon::prelude::*;
-use sluice_quality::outliers::detect;
 
 use crate::OutlierMethod;
 use crate::error::Result;
@@ -52,71 +52,94 @@ pub(crate) fn filter(
     let mut why: std::collections::HashMap<u64, (usize, f64)> = std::collections::HashMap::new();
     for &c in &cols {
         let name = frame.name(c).to_owned();
-        // Per batch: (row, value) of the finite values and of the infinite ones.
-        type Values = Vec<(u64, f64)>;
-        let parts: Vec<(Values, Values)> = frame
+        let floats: Vec<ArrayRef> = frame
             .batches
             .par_iter()
+            .map(|b| Ok(cast(b.column(c), &DataType::Float64)?))
+            .collect::<Result<_>>()?;
+        // The finite values (what the bounds are computed over) and the rows of infinite ones.
+        let parts: Vec<(Vec<f64>, Vec<(u64, f64)>)> = floats
+            .par_iter()
             .enumerate()
-            .map(|(b, batch)| -> Result<_> {
-                let a = cast(batch.column(c), &DataType::Float64)?;
+            .map(|(b, a)| {
                 let a = a.as_primitive::<Float64Type>();
                 let (mut finite, mut infinite) = (Vec::with_capacity(a.len()), Vec::new());
                 for i in 0..a.len() {
                     if a.is_valid(i) {
-                        let (row, x) = (frame.starts[b] + i as u64, a.value(i));
+                        let x = a.value(i);
                         if x.is_finite() {
-                            finite.push((row, x));
+                            finite.push(x);
                         } else if x.is_infinite() {
-                            infinite.push((row, x));
+                            infinite.push((frame.starts[b] + i as u64, x));
                         }
                     }
                 }
-                Ok((finite, infinite))
+                (finite, infinite)
             })
-            .collect::<Result<_>>()?;
+            .collect();
         let mut values = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
         let mut out: Vec<(u64, f64)> = Vec::new();
         for (f, inf) in parts {
             values.extend(f);
             out.extend(inf);
         }
-        let (z_cutoff, iqr_k) = match method {
-            OutlierMethod::Iqr => (sluice_quality::outliers::Z_CUTOFF, k),
-            OutlierMethod::Mad => (k, sluice_quality::outliers::IQR_K),
+        // Rows whose finite value `outside` rejects, in row order.
+        let beyond = |outside: &(dyn Fn(f64) -> bool + Sync)| -> Vec<(u64, f64)> {
+            let per_batch: Vec<Vec<(u64, f64)>> = floats
+                .par_iter()
+                .enumerate()
+                .map(|(b, a)| {
+                    let a = a.as_primitive::<Float64Type>();
+                    (0..a.len())
+                        .filter(|&i| a.is_valid(i) && a.value(i).is_finite() && outside(a.value(i)))
+                        .map(|i| (frame.starts[b] + i as u64, a.value(i)))
+                        .collect()
+                })
+                .collect();
+            per_batch.into_iter().flatten().collect()
         };
-        match detect(&values, z_cutoff, iqr_k) {
-            None => report.notes.push(format!(
+        if values.len() < 3 {
+            report.notes.push(format!(
                 "{name}: {} finite values, too few for bounds; no row dropped for it",
                 values.len()
-            )),
-            Some(s) => match method {
+            ));
+        } else {
+            match method {
                 OutlierMethod::Iqr => {
-                    out.extend(
-                        values
-                            .iter()
-                            .filter(|(_, x)| *x < s.lower_fence || *x > s.upper_fence)
-                            .copied(),
-                    );
+                    let q1 = quantile_select(&mut values, 0.25);
+                    let q3 = quantile_select(&mut values, 0.75);
+                    let iqr = q3 - q1;
+                    let (lower_fence, upper_fence) = (q1 - k * iqr, q3 + k * iqr);
+                    out.extend(beyond(&|x| x < lower_fence || x > upper_fence));
                     report.notes.push(format!(
-                        "{name}: kept values in [{}, {}] (Q1 {}, Q3 {}, k {k})",
-                        s.lower_fence, s.upper_fence, s.q1, s.q3
+                        "{name}: kept values in [{lower_fence}, {upper_fence}] (Q1 {q1}, Q3 {q3}, k {k})"
                     ));
                 }
                 OutlierMethod::Mad => {
-                    out.extend(s.mad_rows.iter().map(|r| (r.0, r.1)));
+                    let median = quantile_select(&mut values, 0.5);
+                    let mut dev: Vec<f64> = values.iter().map(|x| (x - median).abs()).collect();
+                    let mad = quantile_select(&mut dev, 0.5);
+                    let scale = if mad > 0.0 {
+                        mad / 0.6745
+                    } else {
+                        // Summed in ascending order, as `sluice quality` does.
+                        dev.sort_unstable_by(f64::total_cmp);
+                        1.253314 * dev.iter().sum::<f64>() / dev.len() as f64
+                    };
+                    out.extend(beyond(&|x| {
+                        let z = if scale > 0.0 { (x - median) / scale } else { 0.0 };
+                        z.abs() > k
+                    }));
                     report.notes.push(format!(
-                        "{name}: kept values with modified z-score at most {k} (median {}, MAD {}{})",
-                        s.median,
-                        s.mad,
-                        if s.mad == 0.0 {
+                        "{name}: kept values with modified z-score at most {k} (median {median}, MAD {mad}{})",
+                        if mad == 0.0 {
                             ", so the mean absolute deviation was used"
                         } else {
                             ""
                         }
                     ));
                 }
-            },
+            }
         }
         if !out.is_empty() {
             report.per_column.insert(name, out.len() as u64);
@@ -137,6 +160,19 @@ pub(crate) fn filter(
         )
     }));
     frame.remove_rows(&drop)
+}
+
+/// Quantile `p` of `x` by linear interpolation (Hyndman & Fan type 7): the value
+/// `sluice_quality::outliers::quantile_sorted` gives on `x` sorted, found by selection in O(n)
+/// instead of a sort. Reorders `x`, which must not be empty.
+fn quantile_select(x: &mut [f64], p: f64) -> f64 {
+    let h = (x.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let (_, at, right) = x.select_nth_unstable_by(lo, f64::total_cmp);
+    let low = *at;
+    // The next order statistic is the least value to the right of the selected one.
+    let high = right.iter().copied().min_by(f64::total_cmp).unwrap_or(low);
+    low + (h - lo as f64) * (high - low)
 }
 
 #[cfg(test)]
@@ -251,5 +287,82 @@ mod tests {
         .unwrap();
         assert_eq!(r.rows_removed, 0);
         assert!(r.notes[0].contains("too few"), "{:?}", r.notes);
+    }
+
+    /// The rows `sluice quality`'s `detect` (sorting) flags, infinite values included.
+    fn by_detect(x: &[Option<f64>], method: OutlierMethod, k: f64) -> (Vec<u64>, Option<String>) {
+        let finite: Vec<(u64, f64)> = x
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i as u64, v)))
+            .collect();
+        let mut rows: Vec<u64> = x
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.is_some_and(f64::is_infinite))
+            .map(|(i, _)| i as u64)
+            .collect();
+        let (z, iqr_k) = match method {
+            OutlierMethod::Iqr => (sluice_quality::outliers::Z_CUTOFF, k),
+            OutlierMethod::Mad => (k, sluice_quality::outliers::IQR_K),
+        };
+        let mut stats = None;
+        if let Some(s) = sluice_quality::outliers::detect(&finite, z, iqr_k) {
+            match method {
+                OutlierMethod::Iqr => {
+                    rows.extend(
+                        finite
+                            .iter()
+                            .filter(|(_, v)| *v < s.lower_fence || *v > s.upper_fence)
+                            .map(|r| r.0),
+                    );
+                    stats = Some(format!(
+                        "[{}, {}] (Q1 {}, Q3 {}",
+                        s.lower_fence, s.upper_fence, s.q1, s.q3
+                    ));
+                }
+                OutlierMethod::Mad => {
+                    rows.extend(s.mad_rows.iter().map(|r| r.0));
+                    stats = Some(format!("(median {}, MAD {}", s.median, s.mad));
+                }
+            }
+        }
+        rows.sort_unstable();
+        rows.dedup();
+        (rows, stats)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn selection_gives_the_sorting_detectors_rows_and_bounds(
+            codes in proptest::collection::vec(0u16..400, 1..400),
+            mad in proptest::bool::ANY,
+            k in 0.5f64..6.0,
+        ) {
+            // Many repeats (a zero MAD is common), nulls, both zeros, infinities and far values.
+            let x: Vec<Option<f64>> = codes
+                .iter()
+                .map(|&c| match c {
+                    0..=9 => None,
+                    10 => Some(f64::INFINITY),
+                    11 => Some(f64::NEG_INFINITY),
+                    12 => Some(f64::NAN),
+                    13 => Some(-0.0),
+                    14..=19 => Some(1e6 * f64::from(c)),
+                    c if c < 200 => Some(5.0),
+                    c => Some(f64::from(c % 37) / 4.0),
+                })
+                .collect();
+            let method = if mad { OutlierMethod::Mad } else { OutlierMethod::Iqr };
+            let n: Vec<i64> = (0..x.len() as i64).collect();
+            let (out, r) = apply(&step(&["x"], method, Some(k)), table(&x, &n)).unwrap();
+            let (want, stats) = by_detect(&x, method, k);
+            let kept: Vec<i64> = n_of(&out);
+            let removed: Vec<u64> = n.iter().filter(|i| !kept.contains(i)).map(|&i| i as u64).collect();
+            proptest::prop_assert_eq!(removed, want);
+            if let Some(stats) = stats {
+                proptest::prop_assert!(r.notes[0].contains(&stats), "{:?} lacks {}", r.notes, stats);
+            }
+        }
     }
 }

@@ -337,6 +337,21 @@ pub fn read_schema(path: &Path, format: TableFormat) -> Result<SchemaRef> {
     Ok(prepare(&src, format, &opts, &mut q)?.schema())
 }
 
+/// What a Parquet file's footer says, without decoding a page: its schema and row count, after the
+/// checks [`read_table`] makes before it reads rows (magic bytes, readable metadata, unique column
+/// names) and a check that the row groups' counts add up to the file's. For callers that decode
+/// the pages anyway (a profile), so a damaged page is still found, or that only need the shape.
+pub fn parquet_footer(path: &Path) -> Result<ReadReport> {
+    let src = Source::file(path)?;
+    let opened = parquet::open(&src)?;
+    let rows = opened.footer_rows(&src)?;
+    Ok(ReadReport {
+        schema: opened.schema(),
+        rows,
+        bad_rows: 0,
+    })
+}
+
 /// Refuses a second column with a name already used, naming every position (1-based) it has.
 pub(crate) fn check_unique<'a>(file: &str, names: impl Iterator<Item = &'a str> + Clone) -> Result<()> {
     let mut seen = std::collections::HashMap::new();

@@ -109,6 +109,20 @@ impl Opened {
         self.builder.schema().clone()
     }
 
+    /// The row count the footer gives, checked against its row groups' counts (no page is read).
+    pub fn footer_rows(&self, src: &Source) -> Result<u64> {
+        let meta = self.builder.metadata();
+        let expected = meta.file_metadata().num_rows();
+        let groups: i64 = meta.row_groups().iter().map(|g| g.num_rows()).sum();
+        if groups != expected || expected < 0 {
+            return Err(corrupt(
+                src,
+                format!("the footer says {expected} rows but its row groups hold {groups}"),
+            ));
+        }
+        Ok(expected as u64)
+    }
+
     /// Streams the rows to `sink`; returns the row count.
     pub fn read(self, src: &Source, batch_size: usize, sink: &mut dyn FnMut(RecordBatch) -> Result<()>) -> Result<u64> {
         let expected = self.builder.metadata().file_metadata().num_rows();

@@ -6,9 +6,10 @@
 //! 2. take the workspace lock shared (only `gc` excludes us);
 //! 3. store each file's bytes as an object: a file whose (size, mtime, inode) match the stat
 //!    cache is not hashed again, and an object that exists is not written again;
-//! 4. read each tabular file (CSV/TSV, JSON Lines, Parquet) and store its canonical Parquet copy
-//!    and its quarantined bad rows; a table unchanged since the dataset's latest version reuses
-//!    that version's copy;
+//! 4. read each tabular file (CSV/TSV, JSON Lines) and store its canonical Parquet copy and its
+//!    quarantined bad rows (a Parquet file is its own copy: its footer gives the schema and row
+//!    count, and its profile decodes every page); a table unchanged since the dataset's latest
+//!    version reuses that version's copy;
 //! 5. commit files, tables, tags, provenance and parent in one metadata transaction.
 //!
 //! A failure in 1-4 (bad table, killed process) leaves no version and no metadata; objects
@@ -309,19 +310,9 @@ async fn read_table(
         };
         let mut quarantine = std::io::BufWriter::new(std::fs::File::create(&qpath).map_err(|e| Error::io(&qpath, e))?);
         let report = if is_parquet {
-            let mut rows = 0u64;
-            let r = sluice_ingest::read_table(
-                &src,
-                format,
-                &opts,
-                &mut |b| {
-                    rows += b.num_rows() as u64;
-                    Ok(())
-                },
-                &mut quarantine,
-            )?;
-            debug_assert_eq!(rows, r.rows);
-            r
+            // The footer gives the schema and the row count; the profile below decodes every
+            // page, so a damaged page still fails the add (as a damaged file, not a bug).
+            sluice_ingest::parquet_footer(&src)?
         } else {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&out).map_err(|e| Error::io(&out, e))?);
             let r = sluice_ingest::to_parquet(&src, format, &opts, &mut f, &mut quarantine)?;
@@ -357,7 +348,16 @@ async fn read_table(
         Err(e) => {
             let _ = std::fs::remove_file(&parquet_tmp);
             let _ = std::fs::remove_file(&quarantine_tmp);
-            return Err(Error::Internal(format!("profiling {}: {e}", file.path)));
+            // A Parquet input was only checked up to its footer: a failure to decode it is the
+            // file's. The canonical copy of a CSV/JSONL input was just written by us: a bug.
+            return Err(if is_parquet {
+                Error::Ingest(sluice_ingest::Error::CorruptParquet {
+                    file: input.abs.display().to_string(),
+                    message: e.to_string(),
+                })
+            } else {
+                Error::Internal(format!("profiling {}: {e}", file.path))
+            });
         }
     };
     let profile = ws.objects.put_bytes(profile.encode().into()).await?;
@@ -526,4 +526,72 @@ pub fn current_user() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into());
     format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    fn options(name: &str, path: PathBuf) -> AddOptions {
+        AddOptions {
+            name: name.into(),
+            paths: vec![path],
+            message: None,
+            tags: Vec::new(),
+            source: None,
+            collected_at: None,
+            collected_by: None,
+            derived_from: Vec::new(),
+            bad_rows: BadRows::Fail,
+            raw: false,
+            command: None,
+        }
+    }
+
+    /// A Parquet file of `rows` rows in row groups of 1,000.
+    fn parquet(rows: i64) -> Vec<u8> {
+        let ids: Vec<i64> = (0..rows).collect();
+        let names: Vec<String> = ids.iter().map(|i| format!("name {}", i % 17)).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("id", Arc::new(Int64Array::from(ids)) as ArrayRef),
+            ("name", Arc::new(StringArray::from(names)) as ArrayRef),
+        ])
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(1000))
+            .build();
+        let mut out = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn parquet_rows_come_from_the_footer_and_a_damaged_page_is_the_files_fault() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), Default::default()).await.unwrap();
+        let good = dir.path().join("good.parquet");
+        std::fs::write(&good, parquet(4500)).unwrap();
+        let r = add(&ws, &options("t", good), &NoProgress).await.unwrap();
+        assert_eq!(r.tables[0].rows, 4500);
+        assert_eq!(r.tables[0].columns, 2);
+
+        // The footer is intact, the first data page is not: the profile's decode finds it.
+        let mut bytes = parquet(4500);
+        bytes[4..40].fill(0xEE);
+        let bad = dir.path().join("bad.parquet");
+        std::fs::write(&bad, bytes).unwrap();
+        let e = add(&ws, &options("u", bad), &NoProgress).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Ingest(sluice_ingest::Error::CorruptParquet { .. })),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains("bad.parquet") && msg.contains("damaged"), "{msg}");
+        assert!(ws.meta.versions("u").await.unwrap().is_empty(), "nothing versioned");
+    }
 }

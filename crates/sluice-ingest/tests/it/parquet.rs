@@ -279,6 +279,17 @@ fn the_schema_comes_from_the_footer_alone() {
     assert_eq!(names, ["id", "name"]);
     let out = read_path(&path, TableFormat::Parquet, &opts(BadRows::Quarantine));
     assert!(matches!(out.error(), Error::CorruptParquet { .. }), "{:?}", out.result);
+    // The footer's row count needs no page either; a damaged footer is still refused.
+    let footer = sluice_ingest::parquet_footer(&path).unwrap();
+    let good = read_path(&corpus("good.parquet"), TableFormat::Parquet, &opts(BadRows::Fail));
+    assert_eq!(footer.rows, good.result.as_ref().unwrap().rows);
+    assert_eq!(footer.schema, schema);
+    // The metadata's last bytes and its length, just before the closing magic.
+    let end = bytes.len();
+    bytes[end - 12..end - 4].fill(0xEE);
+    std::fs::write(&path, &bytes).unwrap();
+    let e = sluice_ingest::parquet_footer(&path).unwrap_err();
+    assert!(matches!(e, Error::CorruptParquet { .. }), "{e:?}");
 }
 
 #[test]

@@ -1,0 +1,488 @@
+//! Exact duplicate rows: vectorised 64-bit row hashes, a first-occurrence table per hash
+//! partition, and an exact comparison of the values behind every hash match.
+//!
+//! Equality is that of Arrow's row format, the one `sluice quality` and `sluice diff` hash
+//! (`sluice_version::engine::hash_rows`): nulls equal each other and nothing else, values of a
+//! column are equal when their bytes are (so floats by bit pattern: `-0.0` differs from `0.0`,
+//! NaNs with equal payloads are equal), strings and binaries by their bytes, any other type by
+//! Arrow's comparator (nested types, dictionaries). Unlike a row-format hash, the result never
+//! depends on a hash: two distinct rows with the same 64-bit hash are told apart by the
+//! comparison, so no collision can merge them.
+//!
+//! ```text
+//! batches ──(parallel, column by column)──> u64 hash per row
+//!         ──(parallel, one partition of the hash space each)──> rows in order: first? or equal to a first
+//!         ──> (row, first row) pairs, ascending by row
+//! ```
+//!
+//! Every candidate pair of a partition is in that partition (equal rows hash equal), and each
+//! partition walks its rows in row order, so "first" is the first in the table, whatever the
+//! thread count or batch split.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::DataType;
+use arrow::row::{RowConverter, SortField};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Rows that repeat an earlier row on some columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Duplicates {
+    /// `(row, first row with the same values)`, ascending by row.
+    pub rows: Vec<(u64, u64)>,
+    /// Distinct rows that occur more than once.
+    pub groups: u64,
+}
+
+/// How one column is hashed and compared.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    /// Fixed-width values compared by their bytes (integers, floats, dates, times, decimals,
+    /// intervals), with the width in bytes.
+    Fixed(usize),
+    Boolean,
+    /// Strings and binaries of every layout, compared by their bytes.
+    Bytes,
+    /// Anything else: hashed through Arrow's row format, compared with Arrow's comparator.
+    Other,
+}
+
+fn kind(t: &DataType) -> Kind {
+    match t {
+        DataType::Boolean => Kind::Boolean,
+        DataType::Utf8
+        | DataType::LargeUtf8
+        | DataType::Utf8View
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_) => Kind::Bytes,
+        t if t.is_primitive() => match t.primitive_width() {
+            Some(w @ (1 | 2 | 4 | 8 | 16)) => Kind::Fixed(w),
+            _ => Kind::Other,
+        },
+        _ => Kind::Other,
+    }
+}
+
+/// A null's contribution to a row hash; equal to a value's only by chance (then the comparison
+/// decides).
+const NULL: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The multiplier of FxHash (rustc's hasher), used to fold each column into the row's hash.
+const FX: u64 = 0x517c_c1b7_2722_0a95;
+
+#[inline]
+fn fold(h: u64, v: u64) -> u64 {
+    (h.rotate_left(5) ^ v).wrapping_mul(FX)
+}
+
+/// MurmurHash3's 64-bit finaliser (Appleby), so the table's buckets and partitions see
+/// well-mixed bits whatever the columns were.
+#[inline]
+fn finish(mut h: u64) -> u64 {
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// The bytes of value `i` of a string or binary array.
+fn bytes_at(a: &dyn Array, i: usize) -> &[u8] {
+    match a.data_type() {
+        DataType::Utf8 => a.as_string::<i32>().value(i).as_bytes(),
+        DataType::LargeUtf8 => a.as_string::<i64>().value(i).as_bytes(),
+        DataType::Utf8View => a.as_string_view().value(i).as_bytes(),
+        DataType::Binary => a.as_binary::<i32>().value(i),
+        DataType::LargeBinary => a.as_binary::<i64>().value(i),
+        DataType::BinaryView => a.as_binary_view().value(i),
+        DataType::FixedSizeBinary(_) => a.as_fixed_size_binary().value(i),
+        _ => &[],
+    }
+}
+
+/// Whether value `i` of fixed-width array `a` has the bytes of value `j` of `b` (width `w`).
+fn fixed_equal(a: &dyn Array, i: usize, b: &dyn Array, j: usize, w: usize) -> bool {
+    let (da, db) = (a.to_data(), b.to_data());
+    let (x, y) = (da.buffers()[0].as_slice(), db.buffers()[0].as_slice());
+    let (i, j) = ((da.offset() + i) * w, (db.offset() + j) * w);
+    x[i..i + w] == y[j..j + w]
+}
+
+/// Whether row `i` of `a` and row `j` of `b` have the same Arrow row-format bytes.
+fn row_format_equal(a: &ArrayRef, i: usize, b: &ArrayRef, j: usize) -> Result<bool> {
+    let converter = RowConverter::new(vec![SortField::new(a.data_type().clone())])?;
+    let x = converter.convert_columns(&[a.slice(i, 1)])?;
+    let y = converter.convert_columns(&[b.slice(j, 1)])?;
+    Ok(x.row(0) == y.row(0))
+}
+
+/// Folds column `a` into the row hashes `h` (one per row of the batch).
+fn hash_column(a: &ArrayRef, k: Kind, h: &mut [u64]) -> Result<()> {
+    let nulls: Option<&NullBuffer> = a.nulls();
+    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+    match k {
+        Kind::Fixed(w) => {
+            let data = a.to_data();
+            let values = &data.buffers()[0].as_slice()[data.offset() * w..(data.offset() + a.len()) * w];
+            for (i, (x, chunk)) in h.iter_mut().zip(values.chunks_exact(w)).enumerate() {
+                let v = if !valid(i) {
+                    NULL
+                } else {
+                    match w {
+                        1 => u64::from(chunk[0]),
+                        2 => u64::from(u16::from_le_bytes([chunk[0], chunk[1]])),
+                        4 => u64::from(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])),
+                        8 => u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])),
+                        _ => {
+                            let lo = u64::from_le_bytes(chunk[..8].try_into().unwrap_or([0; 8]));
+                            let hi = u64::from_le_bytes(chunk[8..16].try_into().unwrap_or([0; 8]));
+                            fold(lo, hi)
+                        }
+                    }
+                };
+                *x = fold(*x, v);
+            }
+        }
+        Kind::Boolean => {
+            let b = a.as_boolean();
+            for (i, x) in h.iter_mut().enumerate() {
+                let v = if !valid(i) { NULL } else { u64::from(b.value(i)) + 1 };
+                *x = fold(*x, v);
+            }
+        }
+        Kind::Bytes => {
+            for (i, x) in h.iter_mut().enumerate() {
+                let v = if !valid(i) {
+                    NULL
+                } else {
+                    xxhash_rust::xxh3::xxh3_64(bytes_at(a.as_ref(), i))
+                };
+                *x = fold(*x, v);
+            }
+        }
+        Kind::Other => {
+            let converter = RowConverter::new(vec![SortField::new(a.data_type().clone())])?;
+            let rows = converter.convert_columns(std::slice::from_ref(a))?;
+            for (x, row) in h.iter_mut().zip(rows.iter()) {
+                *x = fold(*x, xxhash_rust::xxh3::xxh3_64(row.as_ref()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether value `i` of `a` equals value `j` of `b` (same column, see the module docs).
+fn equal_values(a: &ArrayRef, i: usize, b: &ArrayRef, j: usize, k: Kind) -> Result<bool> {
+    if k == Kind::Other {
+        return row_format_equal(a, i, b, j);
+    }
+    Ok(match (a.is_null(i), b.is_null(j)) {
+        (true, true) => true,
+        (true, false) | (false, true) => false,
+        _ => match k {
+            Kind::Fixed(w) => fixed_equal(a.as_ref(), i, b.as_ref(), j, w),
+            Kind::Boolean => a.as_boolean().value(i) == b.as_boolean().value(j),
+            _ => bytes_at(a.as_ref(), i) == bytes_at(b.as_ref(), j),
+        },
+    })
+}
+
+/// A hasher for keys that are hashes already.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type Table<V> = HashMap<u64, V, BuildHasherDefault<Identity>>;
+
+/// Finds the rows of `batches` (one schema) whose values in `columns` equal an earlier row's.
+pub(crate) fn find(batches: &[RecordBatch], columns: &[usize]) -> Result<Duplicates> {
+    find_with(batches, columns, finish)
+}
+
+/// [`find`] with the last step of the row hash given (the tests force collisions with it).
+fn find_with(batches: &[RecordBatch], columns: &[usize], finish: fn(u64) -> u64) -> Result<Duplicates> {
+    let Some(first) = batches.first() else {
+        return Ok(Duplicates::default());
+    };
+    let schema = first.schema();
+    let kinds: Vec<Kind> = columns.iter().map(|&c| kind(schema.field(c).data_type())).collect();
+    let hashes: Vec<Vec<u64>> = batches
+        .par_iter()
+        .map(|b| {
+            let mut h = vec![0u64; b.num_rows()];
+            for (&c, &k) in columns.iter().zip(&kinds) {
+                hash_column(b.column(c), k, &mut h)?;
+            }
+            h.iter_mut().for_each(|x| *x = finish(*x));
+            Ok(h)
+        })
+        .collect::<Result<_>>()?;
+    let mut starts = Vec::with_capacity(batches.len());
+    let mut rows = 0u64;
+    for b in batches {
+        starts.push(rows);
+        rows += b.num_rows() as u64;
+    }
+    let equal = |r: u64, f: u64| -> Result<bool> {
+        let (rb, ri) = locate(&starts, r);
+        let (fb, fi) = locate(&starts, f);
+        for (&c, &k) in columns.iter().zip(&kinds) {
+            if !equal_values(batches[rb].column(c), ri, batches[fb].column(c), fi, k)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    };
+    // Partitions of the hash space by bits the table's buckets do not use first.
+    let parts = rayon::current_num_threads().next_power_of_two().max(1) as u64;
+    let part_of = |h: u64| (h >> 40) & (parts - 1);
+    let found: Vec<Duplicates> = (0..parts)
+        .into_par_iter()
+        .map(|p| {
+            let mut firsts: Table<u64> =
+                Table::with_capacity_and_hasher((rows / parts) as usize + 1, Default::default());
+            // Further first rows under a hash already taken by a different row (a collision).
+            let mut more: Table<Vec<u64>> = Table::default();
+            let mut out = Duplicates::default();
+            let mut repeated: Table<()> = Table::default();
+            let mut row = 0u64;
+            for batch in &hashes {
+                for &h in batch {
+                    if part_of(h) == p {
+                        let first = match firsts.get(&h) {
+                            None => {
+                                firsts.insert(h, row);
+                                None
+                            }
+                            Some(&f) if equal(row, f)? => Some(f),
+                            Some(_) => {
+                                let list = more.entry(h).or_default();
+                                let mut hit = None;
+                                for &f in list.iter() {
+                                    if equal(row, f)? {
+                                        hit = Some(f);
+                                        break;
+                                    }
+                                }
+                                if hit.is_none() {
+                                    list.push(row);
+                                }
+                                hit
+                            }
+                        };
+                        if let Some(f) = first {
+                            out.rows.push((row, f));
+                            if repeated.insert(f, ()).is_none() {
+                                out.groups += 1;
+                            }
+                        }
+                    }
+                    row += 1;
+                }
+            }
+            Ok(out)
+        })
+        .collect::<Result<_>>()?;
+    let mut all = Duplicates::default();
+    for d in found {
+        all.groups += d.groups;
+        all.rows.extend(d.rows);
+    }
+    all.rows.sort_unstable();
+    if all.rows.windows(2).any(|w| w[0].0 == w[1].0) {
+        return Err(Error::Internal("a row was found twice as a duplicate".into()));
+    }
+    Ok(all)
+}
+
+/// `(batch, row within it)` of `row`, given each batch's first row.
+fn locate(starts: &[u64], row: u64) -> (usize, usize) {
+    let b = starts.partition_point(|s| *s <= row) - 1;
+    (b, (row - starts[b]) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, LargeStringArray, ListArray, StringArray,
+        StringViewArray,
+    };
+    use arrow::datatypes::{Field, Int32Type, Schema};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    /// The specification, computed the slow way: rows equal when their Arrow row-format bytes are.
+    fn oracle(batches: &[RecordBatch], columns: &[usize]) -> Duplicates {
+        let schema = batches[0].schema();
+        let fields = columns
+            .iter()
+            .map(|&c| SortField::new(schema.field(c).data_type().clone()))
+            .collect();
+        let converter = RowConverter::new(fields).unwrap();
+        let mut first: BTreeMap<Vec<u8>, (u64, bool)> = BTreeMap::new();
+        let mut out = Duplicates::default();
+        let mut row = 0u64;
+        for b in batches {
+            let cols: Vec<ArrayRef> = columns.iter().map(|&c| b.column(c).clone()).collect();
+            let rows = converter.convert_columns(&cols).unwrap();
+            for r in rows.iter() {
+                match first.get_mut(r.as_ref()) {
+                    Some((f, seen)) => {
+                        out.rows.push((row, *f));
+                        if !*seen {
+                            *seen = true;
+                            out.groups += 1;
+                        }
+                    }
+                    None => {
+                        first.insert(r.as_ref().to_vec(), (row, false));
+                    }
+                }
+                row += 1;
+            }
+        }
+        out
+    }
+
+    const FLOATS: [f64; 7] = [0.0, -0.0, 1.5, f64::NAN, f64::INFINITY, -2.0, 1e300];
+    const TEXTS: [&str; 4] = ["", "a", "ab", "a longer text past twelve bytes"];
+
+    /// A table of one row per element of `cells` (each a small code per column), split into
+    /// batches at `cuts`, with every kind of column the hashing distinguishes.
+    fn table(cells: &[[u8; 7]], cuts: &[usize]) -> Vec<RecordBatch> {
+        let some = |c: u8| c % 5 != 0;
+        let ints: Int64Array = cells
+            .iter()
+            .map(|r| some(r[0]).then_some(i64::from(r[0] % 3)))
+            .collect();
+        let floats: Float64Array = cells
+            .iter()
+            .map(|r| some(r[1]).then(|| FLOATS[r[1] as usize % FLOATS.len()]))
+            .collect();
+        let texts: StringArray = cells
+            .iter()
+            .map(|r| some(r[2]).then(|| TEXTS[r[2] as usize % TEXTS.len()]))
+            .collect();
+        let large: LargeStringArray = cells
+            .iter()
+            .map(|r| some(r[3]).then(|| TEXTS[r[3] as usize % 2]))
+            .collect();
+        let views: StringViewArray = cells
+            .iter()
+            .map(|r| some(r[4]).then(|| TEXTS[r[4] as usize % TEXTS.len()]))
+            .collect();
+        let flags: BooleanArray = cells.iter().map(|r| some(r[5]).then_some(r[5] % 2 == 0)).collect();
+        let lists = ListArray::from_iter_primitive::<Int32Type, _, _>(
+            cells
+                .iter()
+                .map(|r| some(r[6]).then(|| (0..i32::from(r[6] % 3)).map(Some).collect::<Vec<_>>())),
+        );
+        let dict: DictionaryArray<Int32Type> = cells
+            .iter()
+            .map(|r| some(r[0] / 2).then(|| TEXTS[r[0] as usize % 2]))
+            .collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("i", DataType::Int64, true),
+            Field::new("f", DataType::Float64, true),
+            Field::new("s", DataType::Utf8, true),
+            Field::new("l", DataType::LargeUtf8, true),
+            Field::new("v", DataType::Utf8View, true),
+            Field::new("b", DataType::Boolean, true),
+            Field::new("list", lists.data_type().clone(), true),
+            Field::new("d", dict.data_type().clone(), true),
+        ]));
+        let whole = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(ints) as ArrayRef,
+                Arc::new(floats),
+                Arc::new(texts),
+                Arc::new(large),
+                Arc::new(views),
+                Arc::new(flags),
+                Arc::new(lists),
+                Arc::new(dict),
+            ],
+        )
+        .unwrap();
+        let mut at = 0;
+        let mut out = Vec::new();
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (cells.len() + 1)).collect();
+        bounds.sort_unstable();
+        for b in bounds.into_iter().chain([cells.len()]) {
+            out.push(whole.slice(at, b - at));
+            at = b;
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn equals_the_row_format_oracle(
+            cells in prop::collection::vec(any::<[u8; 7]>(), 1..300),
+            cuts in prop::collection::vec(any::<usize>(), 0..4),
+            mask in 1u8..=255,
+        ) {
+            let batches = table(&cells, &cuts);
+            let columns: Vec<usize> = (0..8).filter(|c| mask & (1 << c) != 0).collect();
+            let want = oracle(&batches, &columns);
+            prop_assert_eq!(&find(&batches, &columns).unwrap(), &want);
+            // Every row under one hash: the values alone must decide.
+            prop_assert_eq!(&find_with(&batches, &columns, |_| 7).unwrap(), &want);
+        }
+    }
+
+    #[test]
+    fn colliding_hashes_do_not_merge_distinct_rows() {
+        // Every row gets the same hash: `find` must still tell the rows apart by their values (and
+        // find the true repeats among them).
+        let batches = table(
+            &[
+                [1, 2, 3, 4, 6, 7, 8],
+                [2, 2, 3, 4, 6, 7, 8],
+                [1, 2, 3, 4, 6, 7, 8],
+                [2, 2, 3, 4, 6, 7, 8],
+            ],
+            &[1],
+        );
+        let cols: Vec<usize> = (0..8).collect();
+        let d = find_with(&batches, &cols, |_| 0).unwrap();
+        assert_eq!(d.rows, vec![(2, 0), (3, 1)]);
+        assert_eq!(d.groups, 2);
+        assert_eq!(find(&batches, &cols).unwrap(), d);
+        let floats = Arc::new(Schema::new(vec![Field::new("f", DataType::Float64, true)]));
+        let f = RecordBatch::try_new(
+            floats,
+            vec![Arc::new(Float64Array::from(vec![Some(0.0), Some(-0.0), None, Some(0.0), None])) as ArrayRef],
+        )
+        .unwrap();
+        let d = find(&[f], &[0]).unwrap();
+        assert_eq!(d.rows, vec![(3, 0), (4, 2)], "-0.0 is not 0.0; null repeats null");
+        let ints = Arc::new(Schema::new(vec![Field::new("i", DataType::Int32, false)]));
+        let i = RecordBatch::try_new(ints, vec![Arc::new(Int32Array::from(vec![7, 7, 7])) as ArrayRef]).unwrap();
+        assert_eq!(find(&[i], &[0]).unwrap().groups, 1);
+    }
+}
