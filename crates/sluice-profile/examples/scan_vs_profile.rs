@@ -3,10 +3,12 @@
 //!
 //! `cargo run --release -p sluice-profile --example scan_vs_profile -- FILE.parquet [--columns]`
 //!
-//! The scan and the profile use the same session (one partition per core), the scan first, so
-//! the profile never reads a colder page cache than the scan did. Prints one JSON line with wall
+//! The scan (a DataFusion session, one partition per core) runs first, so the profile
+//! (`profile_parquet`, one reader thread per core) never reads a colder page cache than the scan did. Prints one JSON line with wall
 //! seconds and the process's CPU seconds (user + system, all threads, from `/proc/self/stat`) of
 //! each: on a machine shared with other work the CPU seconds are the steadier comparison.
+//!
+//! `--profile-only` runs the profile alone (for `perf stat` and `perf record`).
 //!
 //! `--columns [NAME...]` instead streams the file on one partition and measures each column's
 //! `ColumnState::update` alone (the thread's CPU time from `/proc/thread-self/schedstat`, so
@@ -22,10 +24,15 @@ use sluice_profile::ColumnState;
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: scan_vs_profile FILE.parquet [--columns [NAME...]]";
+    let usage = "usage: scan_vs_profile FILE.parquet [--columns [NAME...] | --profile-only]";
     let path = args.next().ok_or(usage)?;
     match args.next().as_deref() {
         None => scan_and_profile(&path).await,
+        Some("--profile-only") => {
+            let states = sluice_profile::profile_parquet(std::path::Path::new(&path)).await?;
+            println!("{{\"rows\": {}}}", states.rows);
+            Ok(())
+        }
         Some("--columns") => per_column(&path, &args.collect::<Vec<_>>()).await,
         Some(other) => Err(format!("unknown argument `{other}`; {usage}").into()),
     }
@@ -44,7 +51,8 @@ async fn scan_and_profile(path: &str) -> Result<(), Box<dyn std::error::Error>> 
     let (scan, scan_cpu) = (started.elapsed().as_secs_f64(), process_cpu_s() - cpu);
 
     let (started, cpu) = (Instant::now(), process_cpu_s());
-    let states = sluice_profile::profile_table(&ctx, "t").await?;
+    // What `sluice profile FILE` and `sluice add` run.
+    let states = sluice_profile::profile_parquet(std::path::Path::new(path)).await?;
     let (profile, profile_cpu) = (started.elapsed().as_secs_f64(), process_cpu_s() - cpu);
     if states.rows as usize != rows {
         return Err(format!("the scan read {rows} rows but the profile counted {}", states.rows).into());

@@ -9,6 +9,22 @@ pub enum Error {
     /// DataFusion failed to run the profiling query.
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A Parquet file that cannot be read.
+    #[error("{path}: {source}")]
+    Parquet {
+        /// The file.
+        path: String,
+        /// What the reader said.
+        source: parquet::errors::ParquetError,
+    },
+    /// A file that cannot be opened.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// Two states that cannot be merged.
     #[error("cannot merge profiles of {0}")]
     Merge(String),

@@ -53,8 +53,10 @@ pub fn classify(value: &str) -> Parsed {
     let first = v.as_bytes()[0];
     let numeric_start = first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.');
     let integer = numeric_start && v.parse::<i64>().is_ok();
-    let float =
-        integer || (numeric_start || first.is_ascii_alphabetic()) && v.parse::<f64>().is_ok_and(|f| !f.is_nan());
+    // A float that starts with a letter is `inf` or `infinity` (any case): at most 8 bytes.
+    let float = integer
+        || (numeric_start || first.is_ascii_alphabetic() && v.len() <= 8)
+            && v.parse::<f64>().is_ok_and(|f| !f.is_nan());
     let boolean = v.len() <= 5
         && matches!(
             v.to_ascii_lowercase().as_str(),

@@ -23,7 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::batch::{float_key, fold_counts, int_key, key_float, key_int, kll_update, sort_keys};
 use crate::error::{Error, Result};
-use crate::strings::{Blank, StringHints, count_strs, count_views};
+pub use crate::strings::StringHash;
+use crate::strings::{Blank, Counted, Facts, StringHints, count_dictionary, count_strs, count_views};
 
 /// log2 of the HLL sketch's bucket count: 4096 buckets, relative standard error 1.04/64 = 1.6%.
 pub const HLL_LG_K: u8 = 12;
@@ -187,6 +188,8 @@ pub struct ColumnState {
     pub kll: Option<KllSketch<KllFloat<f64>>>,
     /// Frequent values (strings, booleans, integers).
     pub freq: Option<FrequentItemsSketch<String>>,
+    /// How strings were hashed for `hll` (by the state's format version).
+    pub string_hash: StringHash,
     /// What the last batch showed, to count the next (not part of the profile).
     hints: StringHints,
 }
@@ -214,6 +217,7 @@ impl ColumnState {
             hll: HllSketch::new(HLL_LG_K, HllType::Hll8).expect("HLL_LG_K is valid"),
             kll,
             freq,
+            string_hash: StringHash::Xxh3,
             hints: StringHints::default(),
         }
     }
@@ -350,6 +354,15 @@ impl ColumnState {
                 let counts = count_views(array.as_string_view(), &mut hints);
                 self.add_distinct_strs(counts, &mut hints);
             }
+            DataType::Dictionary(..) => {
+                match count_dictionary(array.as_any_dictionary(), &mut hints, &mut self.hll, self.string_hash) {
+                    Some((counts, facts)) => self.add_counted(counts, &facts),
+                    None => {
+                        let strings = cast(array, &DataType::Utf8)?;
+                        self.add_distinct_strs(count_strs(strings.as_string::<i32>().iter(), &hints), &mut hints);
+                    }
+                }
+            }
             _ => {
                 let strings = cast(array, &DataType::Utf8)?;
                 self.add_distinct_strs(count_strs(strings.as_string::<i32>().iter(), &hints), &mut hints);
@@ -360,9 +373,14 @@ impl ColumnState {
     }
 
     /// Adds a batch's distinct strings (each once) with their counts.
-    fn add_distinct_strs(&mut self, counts: Vec<(&str, u64)>, hints: &mut StringHints) {
+    fn add_distinct_strs(&mut self, counts: Counted<'_>, hints: &mut StringHints) {
+        let facts = hints.facts(&counts, &mut self.hll, self.string_hash);
+        self.add_counted(counts.strs, &facts);
+    }
+
+    /// Adds a batch's distinct strings with their counts and facts (already in the HLL sketch).
+    fn add_counted(&mut self, counts: Vec<(&str, u64)>, facts: &[Facts]) {
         let total = counts.iter().map(|c| c.1).sum();
-        let facts = hints.facts(&counts, &mut self.hll);
         for (f, &(_, c)) in facts.iter().zip(&counts) {
             match f.kind {
                 Blank::Empty => self.empty += c,
@@ -391,6 +409,13 @@ impl ColumnState {
                 self.kind, other.kind
             )));
         }
+        if self.kind == ValueKind::String && self.string_hash != other.string_hash {
+            return Err(Error::Merge(
+                "string columns whose distinct values were hashed differently (one profile was stored by an \
+                 older sluice, state format 1); profile that table again (`sluice profile FILE`, or re-add the version)"
+                    .into(),
+            ));
+        }
         self.rows += other.rows;
         self.nulls += other.nulls;
         self.nan += other.nan;
@@ -418,10 +443,14 @@ impl ColumnState {
         self.nulls + self.nan + self.empty + self.whitespace
     }
 
-    /// Serialises the state (format version 1, little-endian).
+    /// Serialises the state (format version 2, or 1 for a state decoded from format 1; little-endian).
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Vec::with_capacity(4096);
         w.extend_from_slice(MAGIC);
+        w.push(match self.string_hash {
+            StringHash::Murmur => 1,
+            StringHash::Xxh3 => 2,
+        });
         w.push(kind_code(self.kind));
         for n in [
             self.rows,
@@ -456,6 +485,15 @@ impl ColumnState {
         if r.take(MAGIC.len())? != MAGIC {
             return Err(Error::Decode("not a sluice profile state (bad magic)".into()));
         }
+        let string_hash = match r.take(1)?[0] {
+            1 => StringHash::Murmur,
+            2 => StringHash::Xxh3,
+            v => {
+                return Err(Error::Decode(format!(
+                    "profile state format {v} is newer than this sluice reads (1 and 2); upgrade sluice"
+                )));
+            }
+        };
         let kind = kind_from_code(r.take(1)?[0])?;
         let mut c = [0u64; 11];
         for v in c.iter_mut() {
@@ -499,6 +537,7 @@ impl ColumnState {
             hll,
             kll,
             freq,
+            string_hash,
             hints: StringHints::default(),
         })
     }
@@ -555,7 +594,8 @@ fn is_integer(t: &DataType) -> bool {
     )
 }
 
-const MAGIC: &[u8] = b"SLPS\x01";
+/// Followed by the format version: 1 (strings hashed by MurmurHash3 for HLL) or 2 (by XXH3).
+const MAGIC: &[u8] = b"SLPS";
 
 fn kind_code(k: ValueKind) -> u8 {
     match k {
@@ -713,5 +753,38 @@ mod tests {
         let kll = s.kll.as_ref().unwrap();
         assert_eq!(kll.n(), xs.len() as u64);
         assert!(kll.is_estimation_mode());
+    }
+
+    #[test]
+    fn format_1_states_decode_and_refuse_to_merge_strings_hashed_otherwise() {
+        let strings: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), Some("y"), None]));
+        let mut old = profile(strings.clone());
+        old.string_hash = StringHash::Murmur;
+        let bytes = old.encode();
+        assert_eq!(&bytes[..5], b"SLPS\x01");
+        let decoded = ColumnState::decode(&bytes).unwrap();
+        assert_eq!(decoded.string_hash, StringHash::Murmur);
+        assert_eq!((decoded.rows, decoded.nulls), (3, 1));
+        assert_eq!(&profile(strings.clone()).encode()[..5], b"SLPS\x02");
+
+        let mut new = profile(strings);
+        let e = new.merge(&decoded).unwrap_err().to_string();
+        assert!(
+            e.contains("older sluice") && e.contains("profile that table again"),
+            "{e}"
+        );
+        // Numbers never went through the string hash: any two formats merge.
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![1, 2, 3]));
+        let mut a = profile(ints.clone());
+        let mut b = profile(ints);
+        b.string_hash = StringHash::Murmur;
+        let b = ColumnState::decode(&b.encode()).unwrap();
+        a.merge(&b).unwrap();
+        assert_eq!(a.rows, 6);
+
+        let mut future = bytes.clone();
+        future[4] = 9;
+        let e = ColumnState::decode(&future).unwrap_err().to_string();
+        assert!(e.contains("format 9") && e.contains("upgrade"), "{e}");
     }
 }

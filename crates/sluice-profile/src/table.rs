@@ -5,7 +5,7 @@ use std::path::Path;
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use datafusion::execution::context::SessionContext;
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, ident};
+use datafusion::prelude::{SessionConfig, ident};
 use serde::{Deserialize, Serialize};
 use sluice_ingest::{ReadOptions, TableFormat};
 
@@ -185,17 +185,153 @@ pub async fn profile_table(ctx: &SessionContext, table: &str) -> Result<ProfileS
     Ok(out)
 }
 
-/// Profiles a Parquet file on all cores.
+/// Profiles a Parquet file on all cores: row groups are handed to one reader thread per core,
+/// each folding its rows into its own states, merged at the end.
+///
+/// A string column whose pages in a row group are all dictionary-encoded is decoded as an Arrow
+/// dictionary array (the Parquet dictionary and the keys, never a string per row) and counted by
+/// key; other string columns are decoded as string views. Types are recorded as a DataFusion
+/// scan shows them (strings as `Utf8View`), whichever way a row group was decoded.
 pub async fn profile_parquet(path: &Path) -> Result<ProfileStates> {
-    let ctx = session();
-    let p = path.to_string_lossy();
-    // Any extension: the caller decided this is Parquet (a temp copy, a store object).
-    let opts = ParquetReadOptions {
-        file_extension: "",
-        ..Default::default()
+    let path = path.to_path_buf();
+    tokio_blocking(move || profile_parquet_rows(&path)).await
+}
+
+fn profile_parquet_rows(path: &Path) -> Result<ProfileStates> {
+    use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let shown = path.display().to_string();
+    let open = || {
+        std::fs::File::open(path).map_err(|source| Error::Io {
+            path: shown.clone(),
+            source,
+        })
     };
-    ctx.register_parquet("t", p.as_ref(), opts).await?;
-    profile_table(&ctx, "t").await
+    let parquet_err = |source| Error::Parquet {
+        path: shown.clone(),
+        source,
+    };
+    let meta = ArrowReaderMetadata::load(&open()?, ArrowReaderOptions::new()).map_err(parquet_err)?;
+    let file_schema = meta.schema().clone();
+    let view_schema = as_views(&file_schema);
+    let groups = meta.metadata().num_row_groups();
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(groups)
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let read_groups = || -> Result<ProfileStates> {
+        let file = open()?;
+        let mut states = ProfileStates::new(&view_schema);
+        loop {
+            let g = next.fetch_add(1, Ordering::Relaxed);
+            if g >= groups {
+                return Ok(states);
+            }
+            let hint = decode_schema(&file_schema, meta.metadata(), g);
+            let options = ArrowReaderOptions::new().with_schema(hint);
+            let group_meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), options).map_err(parquet_err)?;
+            let file = file.try_clone().map_err(|source| Error::Io {
+                path: shown.clone(),
+                source,
+            })?;
+            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(file, group_meta)
+                .with_row_groups(vec![g])
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(parquet_err)?;
+            for batch in reader {
+                let batch = batch.map_err(|e| Error::Parquet {
+                    path: format!("{shown} (row group {g})"),
+                    source: e.into(),
+                })?;
+                states.update(&batch)?;
+            }
+        }
+    };
+    let parts: Vec<Result<ProfileStates>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                std::thread::Builder::new()
+                    .name("sluice-profile".into())
+                    .spawn_scoped(s, read_groups)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Decode("a profiling thread panicked".into()))),
+                Err(e) => Err(Error::Decode(format!("cannot start a profiling thread: {e}"))),
+            })
+            .collect()
+    });
+    let mut out = ProfileStates::new(&view_schema);
+    for p in parts {
+        out.merge(&p?)?;
+    }
+    Ok(out)
+}
+
+/// Rows per decoded batch (DataFusion's default).
+const BATCH_ROWS: usize = 65_536;
+
+/// The schema with strings and binaries as views, as a DataFusion scan shows a Parquet file.
+fn as_views(schema: &SchemaRef) -> SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = match f.data_type() {
+                DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+                DataType::Binary | DataType::LargeBinary => DataType::BinaryView,
+                t => t.clone(),
+            };
+            f.as_ref().clone().with_data_type(t)
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// How to decode row group `g`: string columns whose data pages there are all dictionary-encoded
+/// as dictionaries, other strings and binaries as views, everything else as the file says.
+fn decode_schema(file_schema: &SchemaRef, meta: &parquet::file::metadata::ParquetMetaData, g: usize) -> SchemaRef {
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::basic::Encoding;
+    let views = as_views(file_schema);
+    let parquet_schema = meta.file_metadata().schema_descr();
+    let group = meta.row_group(g);
+    let mut dictionary = vec![false; file_schema.fields().len()];
+    for leaf in 0..parquet_schema.num_columns() {
+        let root = parquet_schema.get_column_root_idx(leaf);
+        // Only flat string columns (a root that is its own leaf).
+        if parquet_schema.get_column_root(leaf).is_group() {
+            continue;
+        }
+        let chunk = group.column(leaf);
+        dictionary[root] = chunk.dictionary_page_offset().is_some()
+            && chunk
+                .page_encoding_stats_mask()
+                .is_some_and(|m| m.is_only(Encoding::PLAIN_DICTIONARY) || m.is_only(Encoding::RLE_DICTIONARY));
+    }
+    let fields: Vec<Field> = views
+        .fields()
+        .iter()
+        .zip(file_schema.fields())
+        .zip(&dictionary)
+        .map(|((view, file), &dict)| {
+            if dict && matches!(file.data_type(), DataType::Utf8 | DataType::LargeUtf8) {
+                let t = DataType::Dictionary(Box::new(DataType::Int32), Box::new(file.data_type().clone()));
+                view.as_ref().clone().with_data_type(t)
+            } else {
+                view.as_ref().clone()
+            }
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new_with_metadata(fields, views.metadata().clone()))
 }
 
 /// Profiles any table file Sluice reads (CSV/TSV, JSON Lines, Parquet). CSV and JSON Lines are

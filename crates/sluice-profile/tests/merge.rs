@@ -253,3 +253,106 @@ async fn udaf_over_partitions_equals_one_pass() {
     let back = ProfileStates::decode(&via_datafusion.encode()).unwrap();
     assert_eq!(back.summary(), summary);
 }
+
+/// `profile_parquet` decodes fully dictionary-encoded string chunks as dictionaries (counted by
+/// key), the rest as views, on several threads: the profile equals the one-pass profile of the
+/// same rows, exactly for counts and moments, and within the sketches' bounds.
+#[tokio::test]
+async fn parquet_profile_by_dictionary_equals_one_pass() {
+    use parquet::arrow::ArrowWriter;
+    use parquet::file::properties::WriterProperties;
+
+    let schema = Arc::new(Schema::new(vec![
+        // Few distinct values: every page dictionary-encoded.
+        Field::new("city", DataType::Utf8, true),
+        // All distinct and long: the writer gives up its dictionary part-way (a small limit).
+        Field::new("text", DataType::Utf8, true),
+        Field::new("n", DataType::Int64, true),
+    ]));
+    let city = |i: usize| match i % 13 {
+        0 => None,
+        1 => Some(String::new()),
+        2 => Some("  ".into()),
+        3 => Some(format!("2024-02-{:02}", 1 + i % 28)),
+        4 => Some("Zürich".into()),
+        _ => Some(format!("city {}", i % 7)),
+    };
+    let text = |i: usize| (i % 17 != 0).then(|| format!("free text number {i} that is longer than twelve bytes"));
+    let rows = 60_000;
+    let batches: Vec<RecordBatch> = (0..rows)
+        .step_by(5_000)
+        .map(|start| {
+            let r = start..start + 5_000;
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(r.clone().map(city).collect::<StringArray>()) as ArrayRef,
+                    Arc::new(r.clone().map(text).collect::<StringArray>()),
+                    Arc::new(r.map(|i| Some((i % 101) as i64)).collect::<Int64Array>()),
+                ],
+            )
+            .unwrap()
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.parquet");
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(7_000))
+        .set_dictionary_page_size_limit(64 * 1024)
+        .build();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), Some(props)).unwrap();
+    for b in &batches {
+        w.write(b).unwrap();
+    }
+    w.close().unwrap();
+
+    // The file has what the test is about: `city` all dictionary pages, `text` not in every chunk.
+    let meta = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let meta = parquet::file::reader::FileReader::metadata(&meta).clone();
+    assert!(meta.num_row_groups() > 2);
+    let all_dict = |col: usize| {
+        meta.row_groups().iter().all(|g| {
+            g.column(col).page_encoding_stats_mask().is_some_and(|m| {
+                m.is_only(parquet::basic::Encoding::RLE_DICTIONARY)
+                    || m.is_only(parquet::basic::Encoding::PLAIN_DICTIONARY)
+            })
+        })
+    };
+    assert!(all_dict(0));
+    assert!(!all_dict(1));
+
+    let from_file = sluice_profile::profile_parquet(&path).await.unwrap();
+    let mut one = ProfileStates::new(&schema);
+    for b in &batches {
+        one.update(b).unwrap();
+    }
+    assert_eq!(from_file.rows, rows as u64);
+    assert_eq!(from_file.columns[0].data_type, "Utf8View");
+    for (a, b) in one.columns.iter().zip(&from_file.columns) {
+        assert_eq!(a.name, b.name);
+        assert_exact_eq(&a.state, &b.state);
+    }
+    let strings = |f: &dyn Fn(usize) -> Option<String>| (0..rows).filter_map(f).collect::<Vec<_>>();
+    assert_sketches_within_bounds(&from_file.columns[0].state, &[], &strings(&city));
+    assert_sketches_within_bounds(&from_file.columns[1].state, &[], &strings(&text));
+    // Few distinct cities: the HLL sketches are still exact lists, the same on both paths (the
+    // long texts' merged sketch uses the union's estimator, so only its bound is checked above).
+    assert_eq!(
+        one.columns[0].state.hll.estimate(),
+        from_file.columns[0].state.hll.estimate()
+    );
+    // Few distinct cities: exact counts on both paths.
+    let top = |s: &ColumnState| {
+        let mut v: Vec<(String, u64)> = s
+            .freq
+            .as_ref()
+            .unwrap()
+            .frequent_items(datasketches::frequencies::ErrorType::NoFalseNegatives)
+            .into_iter()
+            .map(|r| (r.item().clone(), r.estimate()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(top(&one.columns[0].state), top(&from_file.columns[0].state));
+}
