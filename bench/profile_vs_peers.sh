@@ -3,7 +3,8 @@
 #   1. DataFusion scan that decodes every column (the floor: reading the file), in-process
 #      (crates/sluice-profile/examples/scan_vs_profile.rs, which also times the profile in the
 #      same process right after the scan)
-#   2. `sluice profile FILE` (the DataFusion aggregate over all columns, all cores), as a user runs it
+#   2. `sluice profile FILE` (sluice_profile::profile_parquet: one reader thread per core over the
+#      row groups, dictionary-encoded strings counted by key), as a user runs it
 #   3. DuckDB SUMMARIZE (PyPI duckdb, throwaway virtualenv, all cores)
 #   4. whylogs profile (PyPI whylogs, same virtualenv; pandas in chunks of 1M rows, one core)
 # with each tool's wall time, CPU time (user + system) and peak RSS from /usr/bin/time, and the
