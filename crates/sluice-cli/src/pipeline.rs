@@ -22,23 +22,28 @@
 //! config = "monitor.toml"
 //! ```
 //!
-//! Caching: each stage's output is kept under `.sluice/pipelines/NAME/cache/BATCH-KEY.EXT`, where
+//! Caching: a stage's output is kept under `.sluice/pipelines/NAME/cache/BATCH-KEY.EXT`, where
 //! BATCH is the start of the batch's content hash and KEY hashes the batch's content hash, every
 //! stage configuration up to this one, and the stage's position. A stage whose key exists is not
 //! run again (`--force` reruns); a batch whose stage or gate fails leaves nothing versioned and is
 //! retried by the next run, which finds the stages before the failure in the cache. Paths in the
 //! file are relative to the file's folder.
 //!
-//! | stage | cache file | why |
-//! |---|---|---|
-//! | not the last | `.arrow`: Arrow IPC, uncompressed | only read back to resume; written at memory speed |
-//! | the last | `.parquet`: the output as `sluice add` stores it | encoded once, on every core, then hard-linked as the version's file |
+//! The cache is for resuming, not a product, so it is written only when a batch stops:
 //!
-//! Disk use stays bounded: once a batch's output is versioned, every cache file of that batch
-//! (all `BATCH-*` files, including entries of configurations since changed) is deleted, because a
-//! versioned file is skipped by the done list and `--force` ignores the cache. What remains are
-//! the stages of batches that have not been versioned yet (a failed stage or gate), at most one
-//! table per stage per such batch.
+//! | what happened | written to the cache | the next run |
+//! |---|---|---|
+//! | stage i fails (an error) | stage i-1's output, `.arrow` (Arrow IPC, uncompressed: memory speed) | starts at stage i |
+//! | the gate fails | the last stage's output, `.parquet` (the output as `sluice add` stores it) | runs the gate, versions the linked file |
+//! | the batch is versioned | nothing; every `BATCH-*` file is deleted | skips the file (done list) |
+//!
+//! On the way to a version the table stays in memory and is encoded once, as the output's
+//! canonical Parquet, on every core. A versioned file is skipped by the done list and `--force`
+//! ignores the cache, so a successful batch's stage outputs would never be read: not writing them
+//! saves writing a copy of the table per stage (the larger part of a stage's time at 10M rows, see
+//! docs/benchmarks.md). The price: a run killed outright (not a failed stage) restarts that batch
+//! from its source. Disk use is bounded by one table per batch that has stopped and not yet been
+//! versioned.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -230,8 +235,11 @@ pub struct BatchRun {
     pub raw_version: Option<String>,
     /// The output version.
     pub version: Option<String>,
-    /// Seconds spent versioning.
+    /// Seconds spent versioning (writing the output's Parquet file included).
     pub version_seconds: f64,
+    /// Of `version_seconds`, those spent writing the output's Parquet file (0 when it was linked
+    /// from the cache).
+    pub write_seconds: f64,
 }
 
 /// What a run did.
@@ -397,6 +405,7 @@ async fn run_batch(
         raw_version: None,
         version: None,
         version_seconds: 0.0,
+        write_seconds: 0.0,
     };
     // Stage keys: the batch's hash, then each stage's configuration in turn.
     let mut keys = Vec::with_capacity(p.stages.len());
@@ -477,31 +486,40 @@ async fn run_batch(
             }
             continue;
         }
+        // This stage's input, when it is the output of a stage that ran in this run (so not in the
+        // cache yet): kept (the batches are shared, not copied) to be cached if this stage fails.
+        let input = (i > start).then(|| (schema.clone(), table.clone()));
         let mut steps = Vec::new();
-        if let Some(sql) = &s.sql {
-            let (sc, out) = run_sql(&schema, table, sql)
-                .await
-                .with_context(|| format!("stage {}", s.name))?;
-            schema = sc;
-            table = out;
-        } else {
-            for step in &s.steps {
-                let (out, report) = tokio::task::block_in_place(|| sluice_clean::apply(step, table))
-                    .with_context(|| format!("stage {}", s.name))?;
+        let ran: Result<()> = async {
+            if let Some(sql) = &s.sql {
+                let (sc, out) = run_sql(&schema, std::mem::take(&mut table), sql).await?;
+                schema = sc;
                 table = out;
-                steps.push(report);
-            }
-            if let Some(b) = table.first() {
-                schema = b.schema();
-            }
-        }
-        tokio::task::block_in_place(|| {
-            if i == last {
-                write_parquet(&entries[i], &schema, &table)
             } else {
-                write_arrow(&entries[i], &schema, &table)
+                for step in &s.steps {
+                    let (out, report) =
+                        tokio::task::block_in_place(|| sluice_clean::apply(step, std::mem::take(&mut table)))?;
+                    table = out;
+                    steps.push(report);
+                }
+                if let Some(b) = table.first() {
+                    schema = b.schema();
+                }
             }
-        })?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = ran {
+            let e = e.context(format!("stage {}", s.name));
+            return Err(match input {
+                Some((sc, t)) => match tokio::task::block_in_place(|| write_arrow(&entries[i - 1], &sc, &t)) {
+                    Ok(()) => e,
+                    Err(w) => e.context(format!("(and caching the stage before it failed too: {w:#})")),
+                },
+                None => e,
+            });
+        }
+        drop(input);
         let r = StageRun {
             name: s.name.clone(),
             status: "ran".into(),
@@ -558,6 +576,11 @@ async fn run_batch(
         }
         run.gate = Some(report);
         if !run.passed {
+            // Cache the result, as the output it would have been, so that the next run (with the
+            // suite or the data fixed) resumes after the last stage.
+            if start < p.stages.len() {
+                tokio::task::block_in_place(|| write_parquet(&entries[last], &schema, &table))?;
+            }
             if !quiet {
                 println!("  stopped: the gate failed, nothing was versioned");
             }
@@ -581,16 +604,28 @@ async fn run_batch(
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "batch".into());
     let out = out_dir.join(format!("{stem}.parquet"));
-    match entries.last() {
-        // The last stage's cache file is the output: link it instead of encoding the table again.
+    let _ = std::fs::remove_file(&out);
+    let written = Instant::now();
+    match entries.last().filter(|_| start == p.stages.len()) {
+        // Resumed after the last stage: its cache file is the output, linked, not encoded again.
         Some(cached) => {
-            let _ = std::fs::remove_file(&out);
-            if std::fs::hard_link(&cached, &out).is_err() {
-                std::fs::copy(&cached, &out).with_context(|| format!("cannot copy {}", cached.display()))?;
+            if std::fs::hard_link(cached, &out).is_err() {
+                std::fs::copy(cached, &out).with_context(|| format!("cannot copy {}", cached.display()))?;
             }
         }
-        None => tokio::task::block_in_place(|| write_parquet(&out, &schema, &table))?,
+        None => {
+            tokio::task::block_in_place(|| write_parquet(&out, &schema, &table))?;
+            run.write_seconds = written.elapsed().as_secs_f64();
+            if !quiet {
+                println!(
+                    "  output written: {} rows as Parquet ({:.2} s)",
+                    count(rows(&table)),
+                    run.write_seconds
+                );
+            }
+        }
     }
+    drop(table);
     let stages: Vec<String> = p
         .stages
         .iter()
