@@ -44,6 +44,26 @@ impl Moments {
         Moments { n, mean, m2, min, max }
     }
 
+    /// The moments of a batch given as sorted keys ([`sort_keys`]), `value` mapping a key back
+    /// to its value. Key order is value order, so min and max are the ends; the two passes sum
+    /// in four independent lanes, so the adds do not wait on one another (the single running sum
+    /// of [`Moments::of_iter`] is bound by the latency of one add per value).
+    pub fn of_sorted_keys(keys: &[u64], value: impl Fn(u64) -> f64) -> Moments {
+        let (Some(&first), Some(&last)) = (keys.first(), keys.last()) else {
+            return Moments::default();
+        };
+        let n = keys.len() as u64;
+        let mean = lane_sum(keys, &value, |x| x) / n as f64;
+        let m2 = lane_sum(keys, &value, |x| (x - mean) * (x - mean));
+        Moments {
+            n,
+            mean,
+            m2,
+            min: value(first),
+            max: value(last),
+        }
+    }
+
     /// The moments of a batch given as (value, how many times) pairs.
     pub fn of_weighted(values: impl Iterator<Item = (f64, u64)> + Clone) -> Moments {
         let (mut n, mut sum, mut min, mut max) = (0u64, 0.0, f64::INFINITY, f64::NEG_INFINITY);
@@ -60,6 +80,23 @@ impl Moments {
         let m2 = values.map(|(x, c)| c as f64 * (x - mean) * (x - mean)).sum();
         Moments { n, mean, m2, min, max }
     }
+}
+
+/// The sum of `f(value(k))` over `keys`, in four lanes.
+#[inline]
+fn lane_sum(keys: &[u64], value: &impl Fn(u64) -> f64, f: impl Fn(f64) -> f64) -> f64 {
+    let mut s = [0.0f64; 4];
+    let chunks = keys.chunks_exact(4);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for j in 0..4 {
+            s[j] += f(value(c[j]));
+        }
+    }
+    for &k in rest {
+        s[0] += f(value(k));
+    }
+    (s[0] + s[1]) + (s[2] + s[3])
 }
 
 /// Folds a batch's exact counts into a frequent-items sketch.
@@ -443,6 +480,15 @@ mod tests {
     fn weighted_moments_equal_expanded_ones() {
         let w = Moments::of_weighted([(1.0, 3), (4.0, 1), (2.5, 2)].into_iter());
         let e = Moments::of_iter([1.0, 1.0, 1.0, 4.0, 2.5, 2.5].into_iter());
+        let mut keys: Vec<u64> = [1.0, 1.0, 1.0, 4.0, 2.5, 2.5, -3.0]
+            .into_iter()
+            .map(float_key)
+            .collect();
+        sort_keys(&mut keys);
+        let k = Moments::of_sorted_keys(&keys, key_float);
+        let direct = Moments::of_iter([1.0, 1.0, 1.0, 4.0, 2.5, 2.5, -3.0].into_iter());
+        assert_eq!((k.n, k.min, k.max), (7, -3.0, 4.0));
+        assert!((k.mean - direct.mean).abs() < 1e-15 && (k.m2 - direct.m2).abs() < 1e-12);
         assert_eq!(w.n, e.n);
         assert!((w.mean - e.mean).abs() < 1e-12 && (w.m2 - e.m2).abs() < 1e-12);
         assert_eq!((w.min, w.max), (1.0, 4.0));

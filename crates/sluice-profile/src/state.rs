@@ -68,7 +68,7 @@ impl ValueKind {
 }
 
 /// Count, mean, sum of squared deviations, min and max, mergeable: each batch's moments are
-/// computed in two passes ([`Moments::of_iter`]) and folded in with Chan, Golub and LeVeque's
+/// computed in two passes ([`Moments::of_sorted_keys`]) and folded in with Chan, Golub and LeVeque's
 /// pairwise formula, as partitions are ([`Moments::merge`]); [`Moments::push`] adds one value
 /// (Welford).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -264,7 +264,7 @@ impl ColumnState {
         let mut keys = non_null_keys(ints);
         sort_keys(&mut keys);
         self.values
-            .merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+            .merge(&Moments::of_sorted_keys(&keys, |k| key_int(k) as f64));
         let distinct = runs(&keys);
         for &(k, _) in &distinct {
             self.hll.update(key_int(k));
@@ -298,7 +298,7 @@ impl ColumnState {
             Some(nulls) => nulls.valid_indices().for_each(|i| add(floats.value(i))),
         }
         sort_keys(&mut keys);
-        self.values.merge(&Moments::of_iter(keys.iter().map(|&k| key_float(k))));
+        self.values.merge(&Moments::of_sorted_keys(&keys, key_float));
         for (k, _) in runs(&keys) {
             // -0.0 and 0.0 are one value.
             self.hll.update((key_float(k) + 0.0).to_bits());
@@ -314,7 +314,7 @@ impl ColumnState {
         let mut keys = non_null_keys(ints);
         sort_keys(&mut keys);
         self.values
-            .merge(&Moments::of_iter(keys.iter().map(|&k| key_int(k) as f64)));
+            .merge(&Moments::of_sorted_keys(&keys, |k| key_int(k) as f64));
         for (k, _) in runs(&keys) {
             self.hll.update(key_int(k));
         }
