@@ -25,6 +25,9 @@ use crate::error::Result;
 use crate::frame::{EXAMPLES, Frame, is_numeric};
 use crate::report::{Example, StepReport};
 
+/// `(row, value)` pairs.
+type Values = Vec<(u64, f64)>;
+
 /// `filter_outliers`.
 pub(crate) fn filter(
     frame: &Frame<'_>,
@@ -58,7 +61,7 @@ pub(crate) fn filter(
             .map(|b| Ok(cast(b.column(c), &DataType::Float64)?))
             .collect::<Result<_>>()?;
         // The finite values (what the bounds are computed over) and the rows of infinite ones.
-        let parts: Vec<(Vec<f64>, Vec<(u64, f64)>)> = floats
+        let parts: Vec<(Vec<f64>, Values)> = floats
             .par_iter()
             .enumerate()
             .map(|(b, a)| {

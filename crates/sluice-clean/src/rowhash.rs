@@ -373,7 +373,7 @@ mod tests {
     /// A table of one row per element of `cells` (each a small code per column), split into
     /// batches at `cuts`, with every kind of column the hashing distinguishes.
     fn table(cells: &[[u8; 7]], cuts: &[usize]) -> Vec<RecordBatch> {
-        let some = |c: u8| c % 5 != 0;
+        let some = |c: u8| !c.is_multiple_of(5);
         let ints: Int64Array = cells
             .iter()
             .map(|r| some(r[0]).then_some(i64::from(r[0] % 3)))

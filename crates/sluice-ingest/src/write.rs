@@ -8,12 +8,14 @@
 //! file is byte for byte what `ArrowWriter` makes with the same properties and row group size:
 //!
 //! ```text
-//! batches ──slice──> row groups g0 g1 | g2 g3 | ...      (a window of `threads` row groups)
-//!                    tasks (g, column), largest first ──> workers ──> encoded chunks
-//!                    chunks of g0, then g1, in column order ──> file (one thread)
+//! batches ──slice──> row groups g0 g1 g2 ...
+//!                    tasks (g, column), by row group, largest column first ──> `threads` workers
+//!                    encoded chunks of g0 (then g1 ...) in column order ──> file (the caller's thread,
+//!                    while the workers encode the next row groups)
 //! ```
 //!
-//! Memory: the table (already in memory) plus the encoded chunks of one window of row groups.
+//! Memory: the table (already in memory) plus the encoded chunks of at most `2 * threads` row
+//! groups ahead of the file.
 //!
 //! [`table_properties`] picks the writer properties of a table Sluice stores: the canonical
 //! copy's (ZSTD level 1, page statistics), with dictionary encoding turned off for the columns
@@ -24,7 +26,6 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -157,47 +158,41 @@ pub fn write_parquet<W: Write + Send>(
 
     let groups = row_groups(batches, group_rows);
     let leaf_counts: Vec<usize> = schema.fields().iter().map(|f| leaves(f.data_type())).collect();
-    let threads = threads.max(1);
-    let mut rows = 0u64;
-    for (w, window) in groups.chunks(threads).enumerate() {
-        let first = w * threads;
-        let mut tasks = Vec::with_capacity(window.len() * leaf_counts.len());
-        for g in 0..window.len() {
-            let mut writers = factory
-                .create_column_writers(first + g)
-                .map_err(|e| failed(&e))?
-                .into_iter();
-            for (column, &n) in leaf_counts.iter().enumerate() {
-                let mine: Vec<ArrowColumnWriter> = writers.by_ref().take(n).collect();
-                if mine.len() != n {
-                    return Err(Error::internal(file, "fewer Parquet leaf columns than the schema has"));
-                }
-                tasks.push(Task {
+    // Tasks row group by row group, each group's largest columns first, so the last task of a
+    // group to start is a small one (the longest-processing-time rule).
+    let mut tasks = Vec::with_capacity(groups.len() * leaf_counts.len());
+    for (g, group) in groups.iter().enumerate() {
+        let mut writers = factory.create_column_writers(g).map_err(|e| failed(&e))?.into_iter();
+        let mut mine = Vec::with_capacity(leaf_counts.len());
+        for (column, &n) in leaf_counts.iter().enumerate() {
+            let w: Vec<ArrowColumnWriter> = writers.by_ref().take(n).collect();
+            if w.len() != n {
+                return Err(Error::internal(file, "fewer Parquet leaf columns than the schema has"));
+            }
+            let size: usize = group.iter().map(|b| b.column(column).get_array_memory_size()).sum();
+            mine.push((
+                size,
+                Task {
                     group: g,
                     column,
-                    writers: mine,
-                });
-            }
+                    writers: w,
+                },
+            ));
         }
-        // Largest first, so the last task to start is a small one (longest-processing-time rule).
-        let size = |t: &Task| -> usize {
-            window[t.group]
-                .iter()
-                .map(|b| b.column(t.column).get_array_memory_size())
-                .sum()
-        };
-        tasks.sort_by_cached_key(|t| std::cmp::Reverse(size(t)));
-        let chunks = encode(tasks, window, schema, threads).map_err(|e| failed(&e))?;
-        // chunks[g][column]: append each row group's columns in schema order.
-        for (g, columns) in chunks.into_iter().enumerate() {
-            let mut rg = file_writer.next_row_group().map_err(|e| failed(&e))?;
-            for chunk in columns.into_iter().flatten().flatten() {
-                chunk.append_to_row_group(&mut rg).map_err(|e| failed(&e))?;
-            }
-            rg.close().map_err(|e| failed(&e))?;
-            rows += window[g].iter().map(|b| b.num_rows() as u64).sum::<u64>();
-        }
+        mine.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+        tasks.extend(mine.into_iter().map(|(_, t)| t));
     }
+    let mut rows = 0u64;
+    let appended = encode(tasks, &groups, schema, threads.max(1), &mut |g, chunks| {
+        let mut rg = file_writer.next_row_group()?;
+        for chunk in chunks.into_iter().flatten() {
+            chunk.append_to_row_group(&mut rg)?;
+        }
+        rg.close()?;
+        rows += groups[g].iter().map(|b| b.num_rows() as u64).sum::<u64>();
+        Ok(())
+    });
+    appended.map_err(|e| failed(&e))?;
     file_writer.close().map_err(|e| failed(&e))?;
     Ok(rows)
 }
@@ -227,61 +222,131 @@ fn row_groups(batches: &[RecordBatch], rows: usize) -> Vec<Vec<RecordBatch>> {
     groups
 }
 
-type Encoded = Vec<Vec<Option<Vec<ArrowColumnChunk>>>>;
+/// Where the encoders stand: shared by the workers and the caller.
+struct Progress {
+    /// The next task to take.
+    next: usize,
+    /// Per row group, per column: the encoded chunks (one per leaf) once done.
+    done: Vec<Vec<Option<Vec<ArrowColumnChunk>>>>,
+    /// Per row group: columns not yet encoded.
+    left: Vec<usize>,
+    /// Row groups appended to the file so far.
+    appended: usize,
+    /// The first failure; everyone stops at it.
+    failed: Option<parquet::errors::ParquetError>,
+}
 
-/// Encodes the tasks on `threads` threads (the caller's among them); returns, per row group of the
-/// window, per column, the column's closed chunks (one per leaf).
+/// Encodes the tasks on `threads` worker threads while the calling thread hands each row group,
+/// in order and as soon as all its columns are encoded, to `append` (its chunks in column order).
+/// Workers stay at most `2 * threads` row groups ahead of the file, which bounds the memory held
+/// in encoded chunks.
 fn encode(
     tasks: Vec<Task>,
-    window: &[Vec<RecordBatch>],
+    groups: &[Vec<RecordBatch>],
     schema: &SchemaRef,
     threads: usize,
-) -> parquet::errors::Result<Encoded> {
+    append: &mut dyn FnMut(usize, Vec<Vec<ArrowColumnChunk>>) -> parquet::errors::Result<()>,
+) -> parquet::errors::Result<()> {
+    use parquet::errors::ParquetError;
     let columns = schema.fields().len();
+    let ahead = 2 * threads;
     let slots: Vec<Mutex<Option<Task>>> = tasks.into_iter().map(|t| Mutex::new(Some(t))).collect();
-    let results: Mutex<Vec<(usize, usize, parquet::errors::Result<Vec<ArrowColumnChunk>>)>> =
-        Mutex::new(Vec::with_capacity(slots.len()));
-    let next = AtomicUsize::new(0);
-    let work = || {
+    let state = Mutex::new(Progress {
+        next: 0,
+        done: groups.iter().map(|_| (0..columns).map(|_| None).collect()).collect(),
+        left: vec![columns; groups.len()],
+        appended: 0,
+        failed: None,
+    });
+    let changed = std::sync::Condvar::new();
+    let poisoned = || ParquetError::General("a Parquet encoder thread panicked".into());
+    let work = || -> parquet::errors::Result<()> {
         loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some(slot) = slots.get(i) else { break };
-            let Some(task) = slot.lock().map(|mut s| s.take()).unwrap_or(None) else {
-                continue;
+            let task = {
+                let mut st = state.lock().map_err(|_| poisoned())?;
+                loop {
+                    if st.failed.is_some() || st.next >= slots.len() {
+                        return Ok(());
+                    }
+                    let g = slots[st.next]
+                        .lock()
+                        .map_err(|_| poisoned())?
+                        .as_ref()
+                        .map_or(0, |t| t.group);
+                    if g < st.appended + ahead {
+                        break;
+                    }
+                    st = changed.wait(st).map_err(|_| poisoned())?;
+                }
+                st.next += 1;
+                slots[st.next - 1].lock().map_err(|_| poisoned())?.take()
             };
+            let Some(task) = task else { continue };
             let (group, column) = (task.group, task.column);
-            let r = encode_one(task, &window[group], schema);
-            let failed = r.is_err();
-            if let Ok(mut out) = results.lock() {
-                out.push((group, column, r));
+            let r = encode_one(task, &groups[group], schema);
+            let mut st = state.lock().map_err(|_| poisoned())?;
+            match r {
+                Ok(chunks) => {
+                    st.done[group][column] = Some(chunks);
+                    st.left[group] -= 1;
+                }
+                Err(e) => {
+                    st.failed.get_or_insert(e);
+                }
             }
-            if failed {
-                // The others stop at their next task.
-                next.store(slots.len(), Ordering::Relaxed);
-            }
+            changed.notify_all();
         }
     };
-    std::thread::scope(|s| {
-        for _ in 1..threads.min(slots.len()) {
-            s.spawn(work);
+    std::thread::scope(|s| -> parquet::errors::Result<()> {
+        let workers: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+        let mut result = Ok(());
+        for g in 0..groups.len() {
+            let chunks = {
+                let Ok(mut st) = state.lock() else {
+                    result = Err(poisoned());
+                    break;
+                };
+                while st.left[g] > 0 && st.failed.is_none() {
+                    match changed.wait(st) {
+                        Ok(next) => st = next,
+                        Err(_) => return Err(poisoned()),
+                    }
+                }
+                if let Some(e) = st.failed.take() {
+                    result = Err(e);
+                    st.failed = Some(ParquetError::General("stopped".into()));
+                    changed.notify_all();
+                    break;
+                }
+                std::mem::take(&mut st.done[g])
+            };
+            let chunks: Vec<Vec<ArrowColumnChunk>> = chunks.into_iter().flatten().collect();
+            if let Err(e) = append(g, chunks) {
+                if let Ok(mut st) = state.lock() {
+                    st.failed = Some(ParquetError::General("stopped".into()));
+                }
+                changed.notify_all();
+                result = Err(e);
+                break;
+            }
+            if let Ok(mut st) = state.lock() {
+                st.appended = g + 1;
+            }
+            changed.notify_all();
         }
-        work();
-    });
-    let mut out: Encoded = (0..window.len())
-        .map(|_| (0..columns).map(|_| None).collect())
-        .collect();
-    let results = results
-        .into_inner()
-        .map_err(|_| parquet::errors::ParquetError::General("a Parquet encoder thread panicked".into()))?;
-    for (g, c, r) in results {
-        out[g][c] = Some(r?);
-    }
-    if out.iter().flatten().any(Option::is_none) {
-        return Err(parquet::errors::ParquetError::General(
-            "a column was not encoded (an encoder thread failed)".into(),
-        ));
-    }
-    Ok(out)
+        for w in workers {
+            match w.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    if result.is_ok() {
+                        result = Err(e);
+                    }
+                }
+                Err(_) => result = Err(poisoned()),
+            }
+        }
+        result
+    })
 }
 
 fn encode_one(
