@@ -17,8 +17,11 @@
 #   a repeat measurement.
 # Reading alone: the release example `read_time` (crates/sluice-drift/examples/read_time.rs) times
 #   `sluice_drift::sample::read_parquet`, the reader `sluice run` uses, on the source files and on
-#   run 1's cached stage outputs (fastest of 5, all files already in the page cache as they are
-#   for the pipeline).
+#   run 1's versioned outputs (fastest of 5, all files already in the page cache as they are for
+#   the pipeline). `sluice run` no longer writes the outputs of stages on the way to a version
+#   (crates/sluice-cli/src/pipeline.rs, "Caching"), so the versioned output stands for every stage
+#   output after the source: the demo's `features` stage adds one Float64 column to `clean`'s 20,
+#   so reading `clean`'s output would take about 1/21 less.
 #
 # Usage: [SLUICE=BIN READ_TIME=BIN] [PERF=1] bench/pipeline_10m.sh [ROWS]   (default 10000000)
 #   PERF=1 also records run 2 with `perf record -F 49 --call-graph dwarf -k CLOCK_REALTIME` into
@@ -96,11 +99,15 @@ fresh "$ws"
 load_run1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "reading the inputs alone..." >&2
-# Cached stage outputs in the order they were written: batch 1 clean, features, batch 2 ...
-mapfile -t cached < <(ls -1tr "$ws/.sluice/pipelines/transactions/cache/"*.parquet)
+# The versioned outputs, one per batch in order (objects are named by their BLAKE3, 2-hex fan-out).
+outputs=()
+for v in $(python3 -c 'import json,sys; print(" ".join(b["version"] for b in json.load(open(sys.argv[1]))["batches"]))' "$out/run1.json"); do
+  obj=$(cd "$ws" && "$sluice" --json show "$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tables"][0]["canonical"])')
+  outputs+=("$ws/.sluice/objects/${obj:0:2}/${obj:2}")
+done
 sources=()
 for m in "${months[@]}"; do sources+=("$out/data/transactions-$m.parquet"); done
-"$read_time" --reps 5 "${sources[@]}" "${cached[@]}" > "$out/reads.jsonl"
+"$read_time" --reps 5 "${sources[@]}" "${outputs[@]}" > "$out/reads.jsonl"
 
 echo "run 2: the same with stamped progress lines..." >&2
 fresh "$ws"

@@ -4,8 +4,9 @@ Usage: python3 pipeline_table.py RUN1.json RUN1.time READS.jsonl RUN2.log RUN2.t
 
 RUN1.json   `sluice --json run` report (read, stage and versioning seconds, rows, steps)
 RUN1.time   `/usr/bin/time -v` output of run 1 (wall clock, peak RSS)
-READS.jsonl `read_time` lines: the source files (one per batch, in order), then the cached stage
-            outputs in the order they were written (batch 1's stages, batch 2's ...)
+READS.jsonl `read_time` lines: the source files (one per batch, in order), then the versioned
+            outputs (one per batch, in order), which stand for every stage output after the source
+            (`sluice run` keeps no stage output on the way to a version)
 RUN2.log    run 2's text progress, each line prefixed by the epoch second it was printed; the
             first line is "<start> #start"
 RUN2.time   `/usr/bin/time -v` output of run 2
@@ -75,6 +76,8 @@ def stamped(path):
         elif text.startswith("  gate: "):
             batches[-1]["gate"] = t - before
             batches[-1]["windows"]["gate"] = (before, t)
+        elif m := re.fullmatch(r"  output written: (\S+) rows as Parquet \(([\d.]+) s\)", text):
+            batches[-1]["write"] = float(m.group(2))
         elif m := re.fullmatch(r"  versioned: (\S+) \(([\d.]+) s\)", text):
             batches[-1]["version"] = float(m.group(2))
             batches[-1]["windows"]["versioning"] = (t - float(m.group(2)), t)
@@ -107,12 +110,8 @@ def main():
     b1 = run1["batches"]
     if not b1:
         fail(f"{sys.argv[1]}: run 1 processed no batch")
-    n_stages = len(b1[0]["stages"])
-    if len(reads) != len(b1) * (1 + n_stages):
-        fail(
-            f"{sys.argv[3]}: expected {len(b1)} source files and {len(b1) * n_stages} cached stage outputs, "
-            f"got {len(reads)} lines"
-        )
+    if len(reads) != 2 * len(b1):
+        fail(f"{sys.argv[3]}: expected {len(b1)} source files and {len(b1)} versioned outputs, got {len(reads)} lines")
     if len(b2) != len(b1):
         fail(f"run 1 processed {len(b1)} batches, run 2 {len(b2)}")
     sources, cached = reads[: len(b1)], reads[len(b1):]
@@ -150,15 +149,13 @@ def main():
         row(name, "read the source", a["rows"], a["rows"], a["read_seconds"], b.get("read"), ref_src, "source",
             w.get("read"))
         ref, ref_what = ref_src, "source"
+        c = cached[i]
+        out_rows = a["stages"][-1]["rows_out"] if a["stages"] else a["rows"]
+        if c["rows"] != out_rows:
+            fail(f"versioned output {c['path']} has {c['rows']} rows, batch {name}'s result {out_rows}")
         for j, st in enumerate(a["stages"]):
-            c = cached[i * n_stages + j]
-            if c["rows"] != st["rows_out"]:
-                fail(
-                    f"cached file {c['path']} has {c['rows']} rows, stage {st['name']} of batch {name} wrote "
-                    f"{st['rows_out']}: the cache files are not in the order the stages ran"
-                )
             s2 = b["stages"].get(st["name"], {}).get("seconds")
-            row(name, f"stage `{st['name']}` (incl. writing its cache)", st["rows_in"], st["rows_out"],
+            row(name, f"stage `{st['name']}`", st["rows_in"], st["rows_out"],
                 st["seconds"], s2, ref, ref_what, w.get(f"stage {st['name']}"))
             for step in st["steps"]:
                 what = [f"{step['rows_removed']:,} rows removed"] if step["rows_removed"] else []
@@ -170,14 +167,17 @@ def main():
                     f"| | &nbsp;&nbsp;step {step['step']}: {', '.join(what) or 'nothing to do'} "
                     f"| {step['rows_in']:,} | {step['rows_out']:,} | | | | |"
                 )
-            ref, ref_what = c["best_seconds"], f"`{st['name']}` output"
-        out_rows = a["stages"][-1]["rows_out"] if a["stages"] else a["rows"]
+            ref, ref_what = c["best_seconds"], f"`{st['name']}` output*"
         gate = "passed" if a["passed"] else "FAILED"
         row(name, f"gate, checks.toml ({gate})", out_rows, out_rows if a["passed"] else 0, None, b.get("gate"),
             ref, ref_what, w.get("gate"))
         row(name, f"versioning: raw batch + output ({a['raw_version'] or '-'}, {a['version'] or '-'})",
             out_rows, None, a["version_seconds"], b.get("version"), ref_src + ref, f"source + {ref_what}",
             w.get("versioning"))
+        print(
+            f"| | &nbsp;&nbsp;of which writing the output's Parquet file | {out_rows:,} | | "
+            f"{a.get('write_seconds', 0):.2f} | {b.get('write', 0):.2f} | | |"
+        )
         last_outputs += ref
     m = run1.get("monitor") or {}
     row("all", f"monitoring: {len(m.get('batches', []))} batch(es) against {m.get('baseline', '?')}", None, None,
@@ -188,6 +188,8 @@ def main():
             f"{label}: whole process {t['wall']:.1f} s wall, {t.get('user', 0):.1f} s user + "
             f"{t.get('sys', 0):.1f} s system CPU, peak RSS {t['rss_mb']:,.0f} MB, exit {t.get('exit', '?')}."
         )
+    print()
+    print("\* read of the versioned output, which stands for every stage output after the source.")
     print()
     if above:
         print(f"Above {LIMIT:.0f}x reading the input: " + "; ".join(above) + ".")

@@ -26,7 +26,7 @@
 //! | `repair_encoding`      | cell | re-decodes mojibake (UTF-8 read as Windows-1252/Latin-1); counts U+FFFD as invalid | `formats::is_mojibake`, `unmojibake` |
 //! | `drop_missing`         | row  | drops rows with any (or all) of the columns missing                       |                                 |
 //! | `impute`               | cell | fills missing values with the mean, median, mode or a constant            | `outliers::quantile_sorted`     |
-//! | `filter_outliers`      | row  | drops rows outside Tukey's IQR fences or over a modified z-score          | `outliers::detect`              |
+//! | `filter_outliers`      | row  | drops rows outside Tukey's IQR fences or over a modified z-score          | `outliers::detect`'s rules (quantiles by selection) |
 //!
 //! *Missing* means what `sluice quality` counts as missing: null, float NaN, and for strings also empty and
 //! whitespace-only values. Row numbers in reports are 0-based positions in the step's input.
