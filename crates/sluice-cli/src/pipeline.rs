@@ -237,8 +237,8 @@ pub struct BatchRun {
     pub version: Option<String>,
     /// Seconds spent versioning (writing the output's Parquet file included).
     pub version_seconds: f64,
-    /// Of `version_seconds`, those spent writing the output's Parquet file (0 when it was linked
-    /// from the cache).
+    /// Seconds spent writing the output's Parquet file, alongside adding the raw batch, within
+    /// `version_seconds` (0 when it was linked from the cache).
     pub write_seconds: f64,
 }
 
@@ -589,14 +589,6 @@ async fn run_batch(
     }
 
     let t = Instant::now();
-    let mut derived = Vec::new();
-    if let Some(raw) = &p.source.raw_dataset {
-        let opts = add_options(raw, src.to_path_buf(), "raw batch", Some(src), Vec::new(), None);
-        let r = add(ws, &opts, &Bar::new(true)).await?;
-        let v = r.commit.version().label();
-        derived.push(v.parse::<DatasetRef>()?);
-        run.raw_version = Some(v);
-    }
     let out_dir = cache.parent().expect("cache is in the pipeline folder").join("out");
     std::fs::create_dir_all(&out_dir)?;
     let stem = src
@@ -605,27 +597,50 @@ async fn run_batch(
         .unwrap_or_else(|| "batch".into());
     let out = out_dir.join(format!("{stem}.parquet"));
     let _ = std::fs::remove_file(&out);
-    let written = Instant::now();
-    match entries.last().filter(|_| start == p.stages.len()) {
+    // The output's Parquet file is encoded while the raw batch is added: that add waits on the
+    // disk for part of its time (its copy bypasses the page cache).
+    let writer = match entries.last().filter(|_| start == p.stages.len()) {
         // Resumed after the last stage: its cache file is the output, linked, not encoded again.
         Some(cached) => {
             if std::fs::hard_link(cached, &out).is_err() {
                 std::fs::copy(cached, &out).with_context(|| format!("cannot copy {}", cached.display()))?;
             }
+            None
         }
         None => {
-            tokio::task::block_in_place(|| write_parquet(&out, &schema, &table))?;
-            run.write_seconds = written.elapsed().as_secs_f64();
-            if !quiet {
-                println!(
-                    "  output written: {} rows as Parquet ({:.2} s)",
-                    count(rows(&table)),
-                    run.write_seconds
-                );
+            let (out, schema, table) = (out.clone(), schema.clone(), std::mem::take(&mut table));
+            Some(tokio::task::spawn_blocking(move || {
+                let t = Instant::now();
+                write_parquet(&out, &schema, &table).map(|()| (rows(&table), t.elapsed().as_secs_f64()))
+            }))
+        }
+    };
+    let mut derived = Vec::new();
+    if let Some(raw) = &p.source.raw_dataset {
+        let opts = add_options(raw, src.to_path_buf(), "raw batch", Some(src), Vec::new(), None);
+        let added = add(ws, &opts, &Bar::new(true)).await;
+        let r = match added {
+            Ok(r) => r,
+            Err(e) => {
+                // Let the writer finish before its file is left behind.
+                if let Some(w) = writer {
+                    let _ = w.await;
+                }
+                let _ = std::fs::remove_file(&out);
+                return Err(e.into());
             }
+        };
+        let v = r.commit.version().label();
+        derived.push(v.parse::<DatasetRef>()?);
+        run.raw_version = Some(v);
+    }
+    if let Some(w) = writer {
+        let (n, seconds) = w.await.context("the Parquet writer task failed")??;
+        run.write_seconds = seconds;
+        if !quiet {
+            println!("  output written: {} rows as Parquet ({seconds:.2} s)", count(n));
         }
     }
-    drop(table);
     let stages: Vec<String> = p
         .stages
         .iter()
