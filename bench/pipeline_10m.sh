@@ -50,7 +50,7 @@ if [ -z "$sluice" ] || [ -z "$read_time" ]; then
   read_time=$out/bin/read_time
   rev=$(git -C "$root" rev-parse --short HEAD)
   dirty=$(git -C "$root" status --porcelain -- crates Cargo.toml Cargo.lock | wc -l)
-  build="built from $rev$([ "$dirty" -gt 0 ] && echo " plus $dirty uncommitted file(s) in crates/")"
+  build="built from $rev$([ "$dirty" -gt 0 ] && echo " plus $dirty uncommitted file(s) in crates/" || true)"
 else
   sluice=$(realpath "$sluice")
   read_time=$(realpath "$read_time")

@@ -175,7 +175,7 @@ def main():
             out_rows, None, a["version_seconds"], b.get("version"), ref_src + ref, f"source + {ref_what}",
             w.get("versioning"))
         print(
-            f"| | &nbsp;&nbsp;of which writing the output's Parquet file | {out_rows:,} | | "
+            f"| | &nbsp;&nbsp;of which writing the output's Parquet file, alongside the raw batch's add | {out_rows:,} | | "
             f"{a.get('write_seconds', 0):.2f} | {b.get('write', 0):.2f} | | |"
         )
         last_outputs += ref
