@@ -170,6 +170,9 @@ impl<'a> DictValues<'a> {
     }
 }
 
+/// A dictionary batch's distinct non-null strings with their counts, and their facts.
+pub(crate) type DictCounts<'a> = (Vec<(&'a str, u64)>, Vec<Facts>);
+
 /// A batch of a dictionary-encoded string column, counted by key: the distinct non-null strings
 /// with their counts, and their facts. Counting is an array increment per row (no hashing);
 /// facts and the HLL update happen once per dictionary entry while batches share a dictionary
@@ -179,7 +182,7 @@ pub(crate) fn count_dictionary<'a>(
     hints: &mut StringHints,
     hll: &mut HllSketch,
     hash: StringHash,
-) -> Option<(Vec<(&'a str, u64)>, Vec<Facts>)> {
+) -> Option<DictCounts<'a>> {
     let values = array.values();
     let strs = DictValues::of(values)?;
     // A Parquet reader hands out a new dictionary array per batch over the same buffers, so the

@@ -277,7 +277,8 @@ async fn parquet_profile_by_dictionary_equals_one_pass() {
         4 => Some("Zürich".into()),
         _ => Some(format!("city {}", i % 7)),
     };
-    let text = |i: usize| (i % 17 != 0).then(|| format!("free text number {i} that is longer than twelve bytes"));
+    let text =
+        |i: usize| (!i.is_multiple_of(17)).then(|| format!("free text number {i} that is longer than twelve bytes"));
     let rows = 60_000;
     let batches: Vec<RecordBatch> = (0..rows)
         .step_by(5_000)
