@@ -72,9 +72,15 @@ impl StringHash {
     /// The coupon of `s` (see [`Counted`], which hashes as it counts).
     #[inline]
     pub fn coupon(self, s: &str) -> Coupon {
+        self.coupon_hashed(s, || xxhash_rust::xxh3::xxh3_64(s.as_bytes()))
+    }
+
+    /// The coupon of `s`, whose XXH3-64 hash `xxh3` gives (computed only when it is used).
+    #[inline]
+    fn coupon_hashed(self, s: &str, xxh3: impl FnOnce() -> u64) -> Coupon {
         match self {
             StringHash::Murmur => Coupon::from_value(s),
-            StringHash::Xxh3 => Coupon::from_value(xxhash_rust::xxh3::xxh3_64(s.as_bytes())),
+            StringHash::Xxh3 => Coupon::from_value(xxh3()),
         }
     }
 }
@@ -130,10 +136,7 @@ impl StringHints {
             .iter()
             .zip(&distinct.hashes)
             .map(|(&(s, _), &h)| {
-                hll.update_with_coupon(match hash {
-                    StringHash::Xxh3 => Coupon::from_value(h),
-                    StringHash::Murmur => Coupon::from_value(s),
-                });
+                hll.update_with_coupon(hash.coupon_hashed(s, || h));
                 Facts::of(s)
             })
             .collect()

@@ -229,7 +229,7 @@ fn profile_parquet_rows(path: &Path) -> Result<ProfileStates> {
             if g >= groups {
                 return Ok(states);
             }
-            let hint = decode_schema(&file_schema, meta.metadata(), g);
+            let hint = decode_schema(&file_schema, &view_schema, meta.metadata(), g);
             let options = ArrowReaderOptions::new().with_schema(hint);
             let group_meta = ArrowReaderMetadata::try_new(meta.metadata().clone(), options).map_err(parquet_err)?;
             let file = file.try_clone().map_err(|source| Error::Io {
@@ -298,10 +298,15 @@ fn as_views(schema: &SchemaRef) -> SchemaRef {
 
 /// How to decode row group `g`: string columns whose data pages there are all dictionary-encoded
 /// as dictionaries, other strings and binaries as views, everything else as the file says.
-fn decode_schema(file_schema: &SchemaRef, meta: &parquet::file::metadata::ParquetMetaData, g: usize) -> SchemaRef {
+/// `views` is [`as_views`] of `file_schema`.
+fn decode_schema(
+    file_schema: &SchemaRef,
+    views: &SchemaRef,
+    meta: &parquet::file::metadata::ParquetMetaData,
+    g: usize,
+) -> SchemaRef {
     use arrow::datatypes::{DataType, Field, Schema};
     use parquet::basic::Encoding;
-    let views = as_views(file_schema);
     let parquet_schema = meta.file_metadata().schema_descr();
     let group = meta.row_group(g);
     let mut dictionary = vec![false; file_schema.fields().len()];
