@@ -42,6 +42,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat};
 use rayon::prelude::*;
 
 use crate::OnError;
+use crate::Outcome;
 use crate::error::Result;
 use crate::frame::{Cell, Edit, Frame, Strings, Tally, rewrite_strings_with};
 use crate::report::{Example, StepReport};
@@ -215,12 +216,13 @@ pub(crate) fn normalize(
     as_date: bool,
     on_error: OnError,
     report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<Outcome> {
     let cols = frame.string_columns("columns", columns)?;
-    let (batches, tallies, seen) = if as_date {
-        to_date32(frame, &cols, formats)?
+    let (outcome, tallies, seen) = if as_date {
+        let (batches, tallies, seen) = to_date32(frame, &cols, formats)?;
+        (Outcome::Table(batches), tallies, seen)
     } else {
-        let (batches, tallies, states) = rewrite_strings_with(frame, &cols, |seen: &mut Counts<'_>, _, v| {
+        let (edits, tallies, states) = rewrite_strings_with(frame, &cols, |seen: &mut Counts<'_>, _, v| {
             let Some(v) = v else { return Cell::KEEP };
             if formats.is_none() && iso_date(v.as_bytes()).is_some() {
                 *seen.entry(DATE_PATTERNS[0]).or_default() += 1;
@@ -254,7 +256,7 @@ pub(crate) fn normalize(
                 s
             })
             .collect();
-        (batches, tallies, seen)
+        (Outcome::Edit(edits), tallies, seen)
     };
     for (&c, s) in cols.iter().zip(&seen) {
         let name = frame.name(c);
@@ -289,7 +291,7 @@ pub(crate) fn normalize(
             }
         ));
     }
-    Ok(batches)
+    Ok(outcome)
 }
 
 type Rewritten = (Vec<RecordBatch>, Vec<Tally>, Vec<Seen>);

@@ -14,14 +14,9 @@ use sluice_quality::minhash::{NearDupConfig, near_duplicates};
 use crate::error::Result;
 use crate::frame::{Frame, Strings};
 use crate::report::{Example, StepReport};
-use arrow::array::RecordBatch;
 
-/// `dedupe`: drops rows equal to an earlier row on `columns` (all columns when `None`).
-pub(crate) fn exact(
-    frame: &Frame<'_>,
-    columns: Option<&[String]>,
-    report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+/// `dedupe`: the rows (ascending) equal to an earlier row on `columns` (all columns when `None`).
+pub(crate) fn exact(frame: &Frame<'_>, columns: Option<&[String]>, report: &mut StepReport) -> Result<Vec<u64>> {
     let cols: Vec<usize> = match columns {
         Some(names) => frame.indices("columns", names)?,
         None => (0..frame.schema.fields().len()).collect(),
@@ -45,16 +40,11 @@ pub(crate) fn exact(
             d.groups
         ));
     }
-    frame.remove_rows(&drop)
+    Ok(drop)
 }
 
-/// `near_dedupe`: drops every row but the first of each near-duplicate cluster of `column`'s texts.
-pub(crate) fn near(
-    frame: &Frame<'_>,
-    column: &str,
-    threshold: f64,
-    report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+/// `near_dedupe`: every row (ascending) but the first of each near-duplicate cluster of `column`'s texts.
+pub(crate) fn near(frame: &Frame<'_>, column: &str, threshold: f64, report: &mut StepReport) -> Result<Vec<u64>> {
     let c = frame.string_columns("column", &[column.to_owned()])?[0];
     let mut texts: Vec<Option<&str>> = Vec::with_capacity(frame.rows as usize);
     for b in frame.batches {
@@ -93,14 +83,13 @@ pub(crate) fn near(
             r.candidate_pairs
         ));
     }
-    let rows: Vec<u64> = drop.into_iter().map(|d| d.0).collect();
-    frame.remove_rows(&rows)
+    Ok(drop.into_iter().map(|d| d.0).collect())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::{Step, apply};
+    use arrow::array::RecordBatch;
     use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;

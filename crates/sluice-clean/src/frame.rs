@@ -9,14 +9,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, BooleanBufferBuilder, GenericStringArray, GenericStringBuilder, LargeStringArray,
-    OffsetSizeTrait, RecordBatch, StringArray, StringViewArray, StringViewBuilder,
+    Array, ArrayRef, BooleanBufferBuilder, GenericStringArray, GenericStringBuilder, LargeStringArray, OffsetSizeTrait,
+    RecordBatch, StringArray, StringViewArray, StringViewBuilder,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
-use arrow::compute::filter_record_batch;
 use arrow::datatypes::{DataType, SchemaRef};
 use rayon::prelude::*;
 
+use crate::edits::{ColumnEdits, Edits};
 use crate::error::{Error, Result};
 use crate::report::Example;
 
@@ -197,52 +197,6 @@ impl<'a> Frame<'a> {
             Ok(serde_json::Value::Array(mut rows)) if rows.len() == 1 => rows.pop().unwrap_or_default(),
             _ => serde_json::Value::Null,
         }
-    }
-
-    /// The batches without the rows in `drop` (ascending, distinct). Batches that lose no row are passed
-    /// on as they are; batches that lose every row are left out, except that one (empty) batch is kept when
-    /// no row is left, so the schema survives.
-    pub fn remove_rows(&self, drop: &[u64]) -> Result<Vec<RecordBatch>> {
-        if drop.is_empty() {
-            return Ok(self.batches.to_vec());
-        }
-        // Each batch's part of `drop`, then the batches filtered in parallel.
-        let mut parts = Vec::with_capacity(self.batches.len());
-        let mut d = 0;
-        for (b, batch) in self.batches.iter().enumerate() {
-            let end = self.starts[b] + batch.num_rows() as u64;
-            let from = d;
-            while d < drop.len() && drop[d] < end {
-                d += 1;
-            }
-            parts.push(&drop[from..d]);
-        }
-        let kept: Vec<Option<RecordBatch>> = self
-            .batches
-            .par_iter()
-            .zip(parts)
-            .enumerate()
-            .map(|(b, (batch, here))| -> Result<Option<RecordBatch>> {
-                if here.is_empty() {
-                    return Ok(Some(batch.clone()));
-                }
-                if here.len() == batch.num_rows() {
-                    return Ok(None);
-                }
-                let mut keep = BooleanBufferBuilder::new(batch.num_rows());
-                keep.append_n(batch.num_rows(), true);
-                for &r in here {
-                    keep.set_bit((r - self.starts[b]) as usize, false);
-                }
-                let keep = BooleanArray::new(keep.finish(), None);
-                Ok(Some(filter_record_batch(batch, &keep)?))
-            })
-            .collect::<Result<_>>()?;
-        let mut out: Vec<RecordBatch> = kept.into_iter().flatten().collect();
-        if out.is_empty() {
-            out.push(self.batches[0].slice(0, 0));
-        }
-        Ok(out)
     }
 }
 
@@ -475,7 +429,7 @@ impl Tally {
 /// Rewrites string columns `cols` cell by cell: `f(k, value)` decides the cell of column `cols[k]` (its
 /// value `None` when null). Batches are processed in parallel; a column with no edit in a batch is passed
 /// on unchanged. Returns the new batches and one tally per column of `cols`.
-pub(crate) fn rewrite_strings<F>(frame: &Frame<'_>, cols: &[usize], f: F) -> Result<(Vec<RecordBatch>, Vec<Tally>)>
+pub(crate) fn rewrite_strings<F>(frame: &Frame<'_>, cols: &[usize], f: F) -> Result<(Edits, Vec<Tally>)>
 where
     F: Fn(usize, Option<&str>) -> Cell + Sync,
 {
@@ -483,9 +437,9 @@ where
     Ok((batches, tallies))
 }
 
-/// What [`rewrite_strings_with`] returns: the batches, a tally per column, and per column the batches'
-/// states in order.
-pub(crate) type Rewrite<S> = (Vec<RecordBatch>, Vec<Tally>, Vec<Vec<S>>);
+/// What [`rewrite_strings_with`] returns: the edits (applied to the table once the step lets go of
+/// it), a tally per column, and per column the batches' states in order.
+pub(crate) type Rewrite<S> = (Edits, Vec<Tally>, Vec<Vec<S>>);
 
 /// [`rewrite_strings`] with a state per batch and column that `f` may update (counts of what it saw);
 /// the third result holds, per column of `cols`, the states of the batches in order.
@@ -494,13 +448,13 @@ where
     S: Default + Send,
     F: Fn(&mut S, usize, Option<&str>) -> Cell + Sync,
 {
-    type PerBatch<S> = (RecordBatch, Vec<(Tally, S)>);
+    type PerBatch<S> = (Vec<(usize, ColumnEdits)>, Vec<(Tally, S)>);
     let per_batch: Vec<PerBatch<S>> = frame
         .batches
         .par_iter()
         .enumerate()
         .map(|(b, batch)| {
-            let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+            let mut edited = Vec::new();
             let mut tallies = Vec::with_capacity(cols.len());
             for (k, &c) in cols.iter().enumerate() {
                 let s = Strings::expect(batch.column(c).as_ref())?;
@@ -538,29 +492,24 @@ where
                     edits.push((i, edit));
                 }
                 if !edits.is_empty() {
-                    columns[c] = apply_edits(s, &edits);
+                    edited.push((c, edits));
                 }
                 tallies.push((tally, state));
             }
-            let out = if tallies.iter().any(|t| t.0.changed > 0) {
-                RecordBatch::try_new(batch.schema(), columns)?
-            } else {
-                batch.clone()
-            };
-            Ok((out, tallies))
+            Ok((edited, tallies))
         })
         .collect::<Result<_>>()?;
-    let mut batches = Vec::with_capacity(per_batch.len());
+    let mut edits = Edits::default();
     let mut totals = vec![Tally::default(); cols.len()];
     let mut states: Vec<Vec<S>> = cols.iter().map(|_| Vec::with_capacity(per_batch.len())).collect();
-    for (batch, tallies) in per_batch {
-        batches.push(batch);
+    for (edited, tallies) in per_batch {
+        edits.per_batch.push(edited);
         for ((t, s), (x, state)) in totals.iter_mut().zip(states.iter_mut()).zip(tallies) {
             t.merge(x);
             s.push(state);
         }
     }
-    Ok((batches, totals, states))
+    Ok((edits, totals, states))
 }
 
 #[cfg(test)]
@@ -609,14 +558,14 @@ mod tests {
         let f = Frame::new("t", &batches).unwrap().unwrap();
         assert_eq!(f.locate(3), (1, 0));
         assert_eq!(f.locate(5), (2, 1));
-        let out = f.remove_rows(&[1, 3, 5]).unwrap();
+        assert_eq!(f.row_json(4), serde_json::json!({"id": 4, "s": "v4"}));
+        let out = crate::remove::remove_rows(batches.clone(), &[1, 3, 5]).unwrap();
         assert_eq!(ids(&out), vec![0, 2, 4]);
         assert_eq!(out.len(), 2, "the emptied batch is left out");
-        let none = f.remove_rows(&[0, 1, 2, 3, 4, 5]).unwrap();
+        let none = crate::remove::remove_rows(batches.clone(), &[0, 1, 2, 3, 4, 5]).unwrap();
         assert_eq!(none.len(), 1);
         assert_eq!(none[0].num_rows(), 0);
         assert_eq!(none[0].schema(), s);
-        assert_eq!(f.row_json(4), serde_json::json!({"id": 4, "s": "v4"}));
     }
 
     #[test]
@@ -624,7 +573,7 @@ mod tests {
         let s = schema();
         let batches = vec![batch(&s, vec![0, 1]), batch(&s, vec![2, 3])];
         let f = Frame::new("t", &batches).unwrap().unwrap();
-        let (out, tallies) = rewrite_strings(&f, &[1], |_, v| match v {
+        let (edits, tallies) = rewrite_strings(&f, &[1], |_, v| match v {
             Some("v3") => Cell::set("three".into()),
             Some("v2") => Cell {
                 edit: Some(Edit::Null),
@@ -633,6 +582,8 @@ mod tests {
             _ => Cell::KEEP,
         })
         .unwrap();
+        drop(f);
+        let out = edits.apply(batches.clone()).unwrap();
         assert!(Arc::ptr_eq(out[0].column(1), batches[0].column(1)));
         let col = out[1].column(1).as_any().downcast_ref::<LargeStringArray>().unwrap();
         assert!(col.is_null(0));

@@ -38,10 +38,12 @@
 
 mod dates;
 mod dedupe;
+mod edits;
 pub mod error;
 mod frame;
 mod missing;
 mod outliers;
+mod remove;
 pub mod report;
 mod rowhash;
 mod text;
@@ -333,6 +335,7 @@ impl Step {
 /// With no batches there is no table to check the columns against: the step validates its settings and
 /// returns nothing, with a note. Pass an empty batch to keep the schema of an empty table.
 pub fn apply(step: &Step, batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>, StepReport)> {
+    let started = std::time::Instant::now();
     step.validate()?;
     let kind = step.kind();
     let Some(frame) = Frame::new(kind, &batches)? else {
@@ -341,9 +344,11 @@ pub fn apply(step: &Step, batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>
         return Ok((batches, r));
     };
     let mut report = StepReport::new(kind, frame.rows);
-    let out = match step {
-        Step::Dedupe { columns } => dedupe::exact(&frame, columns.as_deref(), &mut report)?,
-        Step::NearDedupe { column, threshold } => dedupe::near(&frame, column, *threshold, &mut report)?,
+    let outcome = match step {
+        Step::Dedupe { columns } => Outcome::Remove(dedupe::exact(&frame, columns.as_deref(), &mut report)?),
+        Step::NearDedupe { column, threshold } => {
+            Outcome::Remove(dedupe::near(&frame, column, *threshold, &mut report)?)
+        }
         Step::NormalizeDates {
             columns,
             formats,
@@ -353,23 +358,35 @@ pub fn apply(step: &Step, batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>
             let on_error = on_error.unwrap_or(if *as_date { OnError::Null } else { OnError::Keep });
             dates::normalize(&frame, columns, formats.as_deref(), *as_date, on_error, &mut report)?
         }
-        Step::Trim { columns } => text::trim(&frame, columns, &mut report)?,
-        Step::CaseFold { columns, mode } => text::case_fold(&frame, columns, *mode, &mut report)?,
-        Step::CanonicalCategories { columns } => text::canonical_categories(&frame, columns, &mut report)?,
-        Step::RepairEncoding { columns } => text::repair_encoding(&frame, columns, &mut report)?,
-        Step::DropMissing { columns, how } => missing::drop_missing(&frame, columns.as_deref(), *how, &mut report)?,
+        Step::Trim { columns } => Outcome::Edit(text::trim(&frame, columns, &mut report)?),
+        Step::CaseFold { columns, mode } => Outcome::Edit(text::case_fold(&frame, columns, *mode, &mut report)?),
+        Step::CanonicalCategories { columns } => {
+            Outcome::Edit(text::canonical_categories(&frame, columns, &mut report)?)
+        }
+        Step::RepairEncoding { columns } => Outcome::Edit(text::repair_encoding(&frame, columns, &mut report)?),
+        Step::DropMissing { columns, how } => {
+            Outcome::Remove(missing::drop_missing(&frame, columns.as_deref(), *how, &mut report)?)
+        }
         Step::Impute {
             column,
             strategy,
             value,
-        } => missing::impute(&frame, column, *strategy, value.as_ref(), &mut report)?,
-        Step::FilterOutliers { columns, method, k } => outliers::filter(
+        } => Outcome::Table(missing::impute(&frame, column, *strategy, value.as_ref(), &mut report)?),
+        Step::FilterOutliers { columns, method, k } => Outcome::Remove(outliers::filter(
             &frame,
             columns,
             *method,
             k.unwrap_or_else(|| method.default_k()),
             &mut report,
-        )?,
+        )?),
+    };
+    drop(frame);
+    let out = match outcome {
+        Outcome::Table(t) => t,
+        Outcome::Edit(e) => e.apply(batches)?,
+        // The frame is gone, so the table's buffers are this function's alone and can be compacted where
+        // they lie.
+        Outcome::Remove(rows) => remove::remove_rows(batches, &rows)?,
     };
     let rows_out: u64 = out.iter().map(|b| b.num_rows() as u64).sum();
     if rows_out != report.rows_out {
@@ -378,7 +395,17 @@ pub fn apply(step: &Step, batches: Vec<RecordBatch>) -> Result<(Vec<RecordBatch>
             report.rows_out
         )));
     }
+    report.seconds = started.elapsed().as_secs_f64();
     Ok((out, report))
+}
+
+/// What a step made of the table: a new table, edits to its cells, or the rows to remove from it
+/// (ascending, distinct). Edits and removals are applied once the step has let go of the table, so that
+/// buffers the table alone holds can be changed where they lie.
+pub(crate) enum Outcome {
+    Table(Vec<RecordBatch>),
+    Edit(edits::Edits),
+    Remove(Vec<u64>),
 }
 
 /// Records per-column tallies of a cell rewrite in `report`: counts per column, totals, and examples taken

@@ -66,13 +66,13 @@ fn missing_json(a: &dyn Array, i: usize) -> serde_json::Value {
     }
 }
 
-/// `drop_missing`.
+/// `drop_missing`: the rows to drop, ascending.
 pub(crate) fn drop_missing(
     frame: &Frame<'_>,
     columns: Option<&[String]>,
     how: How,
     report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<Vec<u64>> {
     let cols: Vec<usize> = match columns {
         Some(names) => frame.indices("columns", names)?,
         None => (0..frame.schema.fields().len()).collect(),
@@ -125,7 +125,7 @@ pub(crate) fn drop_missing(
         }
     }
     report.removed(drop.len() as u64);
-    frame.remove_rows(&drop)
+    Ok(drop)
 }
 
 /// The column's kind, as `impute` sees it.

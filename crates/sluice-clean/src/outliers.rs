@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float64Type};
 use rayon::prelude::*;
@@ -28,14 +28,14 @@ use crate::report::{Example, StepReport};
 /// `(row, value)` pairs.
 type Values = Vec<(u64, f64)>;
 
-/// `filter_outliers`.
+/// `filter_outliers`: the rows to drop, ascending.
 pub(crate) fn filter(
     frame: &Frame<'_>,
     columns: &[String],
     method: OutlierMethod,
     k: f64,
     report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<Vec<u64>> {
     let cols = frame.indices("columns", columns)?;
     for &c in &cols {
         if !is_numeric(frame.data_type(c)) {
@@ -162,7 +162,7 @@ pub(crate) fn filter(
             format!("{} = {x} is outside the bounds", frame.name(c)),
         )
     }));
-    frame.remove_rows(&drop)
+    Ok(drop)
 }
 
 /// Quantile `p` of `x` by linear interpolation (Hyndman & Fan type 7): the value

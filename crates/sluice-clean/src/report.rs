@@ -79,6 +79,8 @@ pub struct StepReport {
     /// What else a reader should know: the rule's parameters (fences, canonical spellings, formats seen),
     /// and anything the step chose not to do.
     pub notes: Vec<String>,
+    /// Wall-clock seconds the step took (checks and all).
+    pub seconds: f64,
 }
 
 impl StepReport {
@@ -94,6 +96,7 @@ impl StepReport {
             per_column: BTreeMap::new(),
             examples: Vec::new(),
             notes: Vec::new(),
+            seconds: 0.0,
         }
     }
 

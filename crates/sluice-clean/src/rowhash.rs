@@ -11,19 +11,22 @@
 //!
 //! ```text
 //! batches ──(parallel, column by column)──> u64 hash per row
-//!         ──(parallel, one partition of the hash space each)──> rows in order: first? or equal to a first
+//!         ──(parallel, one run of batches each)──> (hash, row) scattered into up to 256 partitions
+//!         ──(parallel, one partition each)──> rows in order: first? or equal to a first
 //!         ──> (row, first row) pairs, ascending by row
 //! ```
 //!
 //! Every candidate pair of a partition is in that partition (equal rows hash equal), and each
 //! partition walks its rows in row order, so "first" is the first in the table, whatever the
-//! thread count or batch split.
+//! thread count or batch split. Partitions are sized (about 16-40 thousand rows) so that their table
+//! stays in the cache.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
-use arrow::buffer::NullBuffer;
+use arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, RecordBatch};
+use arrow::buffer::{Buffer, NullBuffer};
 use arrow::datatypes::DataType;
 use arrow::row::{RowConverter, SortField};
 use rayon::prelude::*;
@@ -157,13 +160,39 @@ fn hash_column(a: &ArrayRef, k: Kind, h: &mut [u64]) -> Result<()> {
             }
         }
         Kind::Bytes => {
-            for (i, x) in h.iter_mut().enumerate() {
-                let v = if !valid(i) {
-                    NULL
-                } else {
-                    xxhash_rust::xxh3::xxh3_64(bytes_at(a.as_ref(), i))
-                };
-                *x = fold(*x, v);
+            let xxh = xxhash_rust::xxh3::xxh3_64;
+            // Sliced arrays' offsets and null bits both start at the slice.
+            match a.data_type() {
+                DataType::Utf8 => hash_offsets(
+                    a.as_string::<i32>().value_offsets(),
+                    a.as_string::<i32>().value_data(),
+                    nulls,
+                    h,
+                ),
+                DataType::LargeUtf8 => hash_offsets(
+                    a.as_string::<i64>().value_offsets(),
+                    a.as_string::<i64>().value_data(),
+                    nulls,
+                    h,
+                ),
+                DataType::Binary => hash_offsets(
+                    a.as_binary::<i32>().value_offsets(),
+                    a.as_binary::<i32>().value_data(),
+                    nulls,
+                    h,
+                ),
+                DataType::LargeBinary => hash_offsets(
+                    a.as_binary::<i64>().value_offsets(),
+                    a.as_binary::<i64>().value_data(),
+                    nulls,
+                    h,
+                ),
+                _ => {
+                    for (i, x) in h.iter_mut().enumerate() {
+                        let v = if !valid(i) { NULL } else { xxh(bytes_at(a.as_ref(), i)) };
+                        *x = fold(*x, v);
+                    }
+                }
             }
         }
         Kind::Other => {
@@ -175,6 +204,23 @@ fn hash_column(a: &ArrayRef, k: Kind, h: &mut [u64]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Folds the XXH3-64 of each value of a string or binary column (`offsets`, `values`) into `h`.
+fn hash_offsets<O: OffsetSizeTrait>(offsets: &[O], values: &[u8], nulls: Option<&NullBuffer>, h: &mut [u64]) {
+    let value = |w: &[O]| xxhash_rust::xxh3::xxh3_64(&values[w[0].as_usize()..w[1].as_usize()]);
+    match nulls.filter(|n| n.null_count() > 0) {
+        None => {
+            for (x, w) in h.iter_mut().zip(offsets.windows(2)) {
+                *x = fold(*x, value(w));
+            }
+        }
+        Some(n) => {
+            for ((x, w), valid) in h.iter_mut().zip(offsets.windows(2)).zip(n.iter()) {
+                *x = fold(*x, if valid { value(w) } else { NULL });
+            }
+        }
+    }
 }
 
 /// Whether value `i` of `a` equals value `j` of `b` (same column, see the module docs).
@@ -244,61 +290,104 @@ fn find_with(batches: &[RecordBatch], columns: &[usize], finish: fn(u64) -> u64)
         starts.push(rows);
         rows += b.num_rows() as u64;
     }
+    // The value bytes of every fixed-width column per batch, sliced to the array's first value, so
+    // that comparing two of them is a slice comparison.
+    let fixed: Vec<Vec<Option<Buffer>>> = batches
+        .iter()
+        .map(|b| {
+            columns
+                .iter()
+                .zip(&kinds)
+                .map(|(&c, &k)| match k {
+                    Kind::Fixed(w) => {
+                        let d = b.column(c).to_data();
+                        Some(d.buffers()[0].slice(d.offset() * w))
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect();
     let equal = |r: u64, f: u64| -> Result<bool> {
         let (rb, ri) = locate(&starts, r);
         let (fb, fi) = locate(&starts, f);
-        for (&c, &k) in columns.iter().zip(&kinds) {
-            if !equal_values(batches[rb].column(c), ri, batches[fb].column(c), fi, k)? {
+        for (k, (&c, &kind)) in columns.iter().zip(&kinds).enumerate() {
+            let (a, b) = (batches[rb].column(c), batches[fb].column(c));
+            let same = match (kind, &fixed[rb][k], &fixed[fb][k]) {
+                (Kind::Fixed(w), Some(x), Some(y)) => match (a.is_null(ri), b.is_null(fi)) {
+                    (true, true) => true,
+                    (false, false) => x[ri * w..(ri + 1) * w] == y[fi * w..(fi + 1) * w],
+                    _ => false,
+                },
+                _ => equal_values(a, ri, b, fi, kind)?,
+            };
+            if !same {
                 return Ok(false);
             }
         }
         Ok(true)
     };
-    // Partitions of the hash space by bits the table's buckets do not use first.
-    let parts = rayon::current_num_threads().next_power_of_two().max(1) as u64;
-    let part_of = |h: u64| (h >> 40) & (parts - 1);
-    let found: Vec<Duplicates> = (0..parts)
+    // Partitions of the hash space, by bits the table's buckets and tags do not use, small enough that
+    // a partition's table stays in the cache (a table of all 10M rows misses it on nearly every
+    // lookup). Contiguous runs of batches, one per thread, scatter their rows into the partitions in
+    // row order; each partition then reads the runs in order, so its rows arrive in row order.
+    let parts = (rows / 16_384).next_power_of_two().clamp(1, 256);
+    let part_of = |h: u64| ((h >> 40) & (parts - 1)) as usize;
+    let per_run = batches.len().div_ceil(rayon::current_num_threads().max(1));
+    let runs: Vec<Vec<Vec<(u64, u64)>>> = hashes
+        .par_chunks(per_run)
+        .enumerate()
+        .map(|(r, run)| {
+            let n: usize = run.iter().map(Vec::len).sum();
+            let room = n / parts as usize + n / (4 * parts as usize) + 16;
+            let mut out: Vec<Vec<(u64, u64)>> = (0..parts).map(|_| Vec::with_capacity(room)).collect();
+            let mut row = starts[r * per_run];
+            for batch in run {
+                for &h in batch {
+                    out[part_of(h)].push((h, row));
+                    row += 1;
+                }
+            }
+            out
+        })
+        .collect();
+    drop(hashes);
+    let found: Vec<Duplicates> = (0..parts as usize)
         .into_par_iter()
         .map(|p| {
-            let mut firsts: Table<u64> =
-                Table::with_capacity_and_hasher((rows / parts) as usize + 1, Default::default());
+            let n: usize = runs.iter().map(|r| r[p].len()).sum();
+            let mut firsts: Table<u64> = Table::with_capacity_and_hasher(n, Default::default());
             // Further first rows under a hash already taken by a different row (a collision).
             let mut more: Table<Vec<u64>> = Table::default();
             let mut out = Duplicates::default();
             let mut repeated: Table<()> = Table::default();
-            let mut row = 0u64;
-            for batch in &hashes {
-                for &h in batch {
-                    if part_of(h) == p {
-                        let first = match firsts.get(&h) {
-                            None => {
-                                firsts.insert(h, row);
-                                None
-                            }
-                            Some(&f) if equal(row, f)? => Some(f),
-                            Some(_) => {
-                                let list = more.entry(h).or_default();
-                                let mut hit = None;
-                                for &f in list.iter() {
-                                    if equal(row, f)? {
-                                        hit = Some(f);
-                                        break;
-                                    }
-                                }
-                                if hit.is_none() {
-                                    list.push(row);
-                                }
-                                hit
-                            }
-                        };
-                        if let Some(f) = first {
-                            out.rows.push((row, f));
-                            if repeated.insert(f, ()).is_none() {
-                                out.groups += 1;
+            for &(h, row) in runs.iter().flat_map(|r| &r[p]) {
+                let first = match firsts.entry(h) {
+                    Entry::Vacant(v) => {
+                        v.insert(row);
+                        None
+                    }
+                    Entry::Occupied(o) if equal(row, *o.get())? => Some(*o.get()),
+                    Entry::Occupied(_) => {
+                        let list = more.entry(h).or_default();
+                        let mut hit = None;
+                        for &f in list.iter() {
+                            if equal(row, f)? {
+                                hit = Some(f);
+                                break;
                             }
                         }
+                        if hit.is_none() {
+                            list.push(row);
+                        }
+                        hit
                     }
-                    row += 1;
+                };
+                if let Some(f) = first {
+                    out.rows.push((row, f));
+                    if repeated.insert(f, ()).is_none() {
+                        out.groups += 1;
+                    }
                 }
             }
             Ok(out)

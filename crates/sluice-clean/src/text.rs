@@ -18,11 +18,14 @@
 
 use std::collections::HashMap;
 
-use arrow::array::RecordBatch;
+/// Counts and lookups of spellings: many short keys, hashed with foldhash (hashbrown's default).
+type FastMap<K, V> = hashbrown::HashMap<K, V>;
+
 use rayon::prelude::*;
 use sluice_quality::formats::{is_mojibake, unmojibake, variant_groups};
 
 use crate::CaseMode;
+use crate::edits::Edits;
 use crate::error::Result;
 use crate::frame::{Cell, Frame, Strings, rewrite_strings};
 use crate::record_tallies;
@@ -38,7 +41,7 @@ pub(crate) fn trimmed(v: &str) -> &str {
 }
 
 /// `trim`.
-pub(crate) fn trim(frame: &Frame<'_>, columns: &[String], report: &mut StepReport) -> Result<Vec<RecordBatch>> {
+pub(crate) fn trim(frame: &Frame<'_>, columns: &[String], report: &mut StepReport) -> Result<Edits> {
     let cols = frame.string_columns("columns", columns)?;
     let (out, tallies) = rewrite_strings(frame, &cols, |_, v| match v {
         Some(v) => {
@@ -61,7 +64,7 @@ pub(crate) fn case_fold(
     columns: &[String],
     mode: CaseMode,
     report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+) -> Result<Edits> {
     let cols = frame.string_columns("columns", columns)?;
     let (out, tallies) = rewrite_strings(frame, &cols, |_, v| {
         let Some(v) = v else { return Cell::KEEP };
@@ -85,21 +88,17 @@ pub(crate) fn case_fold(
 }
 
 /// `canonical_categories`.
-pub(crate) fn canonical_categories(
-    frame: &Frame<'_>,
-    columns: &[String],
-    report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+pub(crate) fn canonical_categories(frame: &Frame<'_>, columns: &[String], report: &mut StepReport) -> Result<Edits> {
     let cols = frame.string_columns("columns", columns)?;
     // Per column: spelling -> canonical spelling, for spellings that are not canonical.
-    let mut maps: Vec<HashMap<String, String>> = Vec::with_capacity(cols.len());
+    let mut maps: Vec<FastMap<String, String>> = Vec::with_capacity(cols.len());
     for &c in &cols {
         let distinct = frame
             .batches
             .par_iter()
-            .map(|b| -> Result<HashMap<&str, u64>> {
+            .map(|b| -> Result<FastMap<&str, u64>> {
                 let s = Strings::expect(b.column(c).as_ref())?;
-                let mut d: HashMap<&str, u64> = HashMap::new();
+                let mut d: FastMap<&str, u64> = FastMap::default();
                 for i in 0..s.len() {
                     if let Some(v) = s.get(i).map(str::trim).filter(|t| !t.is_empty()) {
                         *d.entry(v).or_default() += 1;
@@ -107,7 +106,7 @@ pub(crate) fn canonical_categories(
                 }
                 Ok(d)
             })
-            .try_reduce(HashMap::new, |mut a, b| {
+            .try_reduce(FastMap::default, |mut a, b| {
                 for (k, n) in b {
                     *a.entry(k).or_default() += n;
                 }
@@ -151,7 +150,11 @@ pub(crate) fn canonical_categories(
         if t.is_empty() {
             return Cell::KEEP;
         }
-        let target = maps[k].get(t).map(String::as_str).unwrap_or(t);
+        let target = if maps[k].is_empty() {
+            t
+        } else {
+            maps[k].get(t).map(String::as_str).unwrap_or(t)
+        };
         if target == v {
             Cell::KEEP
         } else {
@@ -169,15 +172,14 @@ const REPAIR_ROUNDS: usize = 3;
 /// continuation byte (80-BF, decoded as U+0080-U+00BF or, for 80-9F, as a Windows-1252 character above
 /// U+00FF). A cheap scan that spares the allocation of [`unmojibake`] for ordinary accented text.
 fn may_be_mojibake(v: &str) -> bool {
-    let mut after_lead = false;
-    for c in v.chars() {
-        let u = u32::from(c);
-        if after_lead && u >= 0x80 && (u <= 0xBF || u > 0xFF) {
-            return true;
-        }
-        after_lead = (0xC2..=0xF4).contains(&u);
-    }
-    false
+    // In UTF-8: U+00C2-U+00F4 is C3 82-B4; U+0080-U+00BF is C2 80-BF; a character above U+00FF starts
+    // with a lead byte C4-F4 and has at least one continuation byte after it. So a byte scan over
+    // windows of four finds every pair the character scan would.
+    v.as_bytes().windows(4).any(|w| {
+        w[0] == 0xC3
+            && (0x82..=0xB4).contains(&w[1])
+            && ((w[2] == 0xC2 && (0x80..=0xBF).contains(&w[3])) || w[2] >= 0xC4)
+    })
 }
 
 /// The repaired text of mojibake `v`, `None` if `v` is not mojibake.
@@ -196,11 +198,7 @@ pub(crate) fn repaired(v: &str) -> Option<String> {
 }
 
 /// `repair_encoding`.
-pub(crate) fn repair_encoding(
-    frame: &Frame<'_>,
-    columns: &[String],
-    report: &mut StepReport,
-) -> Result<Vec<RecordBatch>> {
+pub(crate) fn repair_encoding(frame: &Frame<'_>, columns: &[String], report: &mut StepReport) -> Result<Edits> {
     let cols = frame.string_columns("columns", columns)?;
     let (out, tallies) = rewrite_strings(frame, &cols, |_, v| {
         let Some(v) = v.filter(|v| !v.is_ascii()) else {
@@ -228,7 +226,7 @@ pub(crate) fn repair_encoding(
 mod tests {
     use super::*;
     use crate::{Step, apply};
-    use arrow::array::{Array, ArrayRef, StringArray, StringViewArray};
+    use arrow::array::{Array, ArrayRef, RecordBatch, StringArray, StringViewArray};
     use arrow::datatypes::{DataType, Field, Schema};
     use std::sync::Arc;
 
@@ -413,6 +411,38 @@ mod tests {
         }
         for s in ["Café", "São Paulo", "plain", "東京", "Ã"] {
             assert!(!may_be_mojibake(s), "{s}");
+        }
+    }
+
+    /// The definition the byte scan stands for: a character U+00C2-U+00F4 followed by one in
+    /// U+0080-U+00BF or above U+00FF.
+    fn may_be_mojibake_by_chars(v: &str) -> bool {
+        let mut after_lead = false;
+        for c in v.chars() {
+            let u = u32::from(c);
+            if after_lead && u >= 0x80 && (u <= 0xBF || u > 0xFF) {
+                return true;
+            }
+            after_lead = (0xC2..=0xF4).contains(&u);
+        }
+        false
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_mojibake_byte_scan_equals_the_character_scan(
+            v in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::char::range('\u{0}', '\u{7f}'),
+                    proptest::char::range('\u{80}', '\u{17f}'),
+                    proptest::char::range('\u{2000}', '\u{20ff}'),
+                    proptest::char::range('\u{1f300}', '\u{1f3ff}'),
+                ],
+                0..12,
+            )
+        ) {
+            let v: String = v.into_iter().collect();
+            proptest::prop_assert_eq!(may_be_mojibake(&v), may_be_mojibake_by_chars(&v), "{:?}", v);
         }
     }
 

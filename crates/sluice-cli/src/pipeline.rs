@@ -543,11 +543,12 @@ async fn run_batch(
             );
             for st in &r.steps {
                 println!(
-                    "    {}: {} rows removed, {} values changed, {} added",
+                    "    {}: {} rows removed, {} values changed, {} added ({:.2} s)",
                     st.step,
                     count(st.rows_removed),
                     count(st.values_changed),
-                    count(st.values_added)
+                    count(st.values_added),
+                    st.seconds
                 );
             }
         }
