@@ -84,6 +84,35 @@ fn fold(h: u64, v: u64) -> u64 {
     (h.rotate_left(5) ^ v).wrapping_mul(FX)
 }
 
+/// The `h` that [`fold`] took to `folded` with `v`: multiplying by FX's inverse modulo 2^64 undoes the
+/// multiplication, and the xor and rotation undo themselves.
+#[inline]
+fn unfold(folded: u64, v: u64) -> u64 {
+    (folded.wrapping_mul(FX_INVERSE) ^ v).rotate_right(5)
+}
+
+/// FX's multiplicative inverse modulo 2^64.
+const FX_INVERSE: u64 = {
+    // Newton's iteration: each step doubles the number of correct low bits (an odd x is its own
+    // inverse modulo 8, so 3 bits to start).
+    let mut x = FX;
+    let mut i = 0;
+    while i < 5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(FX.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+};
+
+/// Folds each `W`-byte value of `values`, read by `read`, into `h`.
+#[inline]
+fn fold_fixed<const W: usize>(values: &[u8], h: &mut [u64], read: impl Fn(&[u8; W]) -> u64) {
+    for (x, c) in h.iter_mut().zip(values.chunks_exact(W)) {
+        let c: &[u8; W] = c.try_into().unwrap_or(&[0; W]);
+        *x = fold(*x, read(c));
+    }
+}
+
 /// MurmurHash3's 64-bit finaliser (Appleby), so the table's buckets and partitions see
 /// well-mixed bits whatever the columns were.
 #[inline]
@@ -133,23 +162,37 @@ fn hash_column(a: &ArrayRef, k: Kind, h: &mut [u64]) -> Result<()> {
         Kind::Fixed(w) => {
             let data = a.to_data();
             let values = &data.buffers()[0].as_slice()[data.offset() * w..(data.offset() + a.len()) * w];
-            for (i, (x, chunk)) in h.iter_mut().zip(values.chunks_exact(w)).enumerate() {
-                let v = if !valid(i) {
-                    NULL
-                } else {
-                    match w {
-                        1 => u64::from(chunk[0]),
-                        2 => u64::from(u16::from_le_bytes([chunk[0], chunk[1]])),
-                        4 => u64::from(u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]])),
-                        8 => u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])),
-                        _ => {
-                            let lo = u64::from_le_bytes(chunk[..8].try_into().unwrap_or([0; 8]));
-                            let hi = u64::from_le_bytes(chunk[8..16].try_into().unwrap_or([0; 8]));
-                            fold(lo, hi)
-                        }
-                    }
-                };
-                *x = fold(*x, v);
+            // One loop per width, so that each is a tight loop the compiler can unroll.
+            match w {
+                1 => fold_fixed::<1>(values, h, |c| u64::from(c[0])),
+                2 => fold_fixed::<2>(values, h, |c| u64::from(u16::from_le_bytes(*c))),
+                4 => fold_fixed::<4>(values, h, |c| u64::from(u32::from_le_bytes(*c))),
+                8 => fold_fixed::<8>(values, h, |c| u64::from_le_bytes(*c)),
+                _ => fold_fixed::<16>(values, h, |c| {
+                    let (lo, hi) = c.split_at(8);
+                    fold(
+                        u64::from_le_bytes(lo.try_into().unwrap_or([0; 8])),
+                        u64::from_le_bytes(hi.try_into().unwrap_or([0; 8])),
+                    )
+                }),
+            }
+            if let Some(n) = nulls.filter(|n| n.null_count() > 0) {
+                // Redo the null rows: their slots hold arbitrary bytes. Undo the fold with the
+                // value, then fold `NULL` instead (the fold is invertible: FX is odd).
+                for i in n.iter().enumerate().filter(|(_, v)| !v).map(|(i, _)| i) {
+                    let c = &values[i * w..(i + 1) * w];
+                    let v = match w {
+                        1 => u64::from(c[0]),
+                        2 => u64::from(u16::from_le_bytes([c[0], c[1]])),
+                        4 => u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+                        8 => u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
+                        _ => fold(
+                            u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8])),
+                            u64::from_le_bytes(c[8..16].try_into().unwrap_or([0; 8])),
+                        ),
+                    };
+                    h[i] = fold(unfold(h[i], v), NULL);
+                }
             }
         }
         Kind::Boolean => {
@@ -414,6 +457,14 @@ fn locate(starts: &[u64], row: u64) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest! {
+        #[test]
+        fn a_fold_is_undone_by_unfold(h in any::<u64>(), v in any::<u64>()) {
+            prop_assert_eq!(FX.wrapping_mul(FX_INVERSE), 1);
+            prop_assert_eq!(unfold(fold(h, v), v), h);
+        }
+    }
     use arrow::array::{
         BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, LargeStringArray, ListArray, StringArray,
         StringViewArray,

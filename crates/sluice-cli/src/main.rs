@@ -12,6 +12,7 @@ mod detect;
 mod drift;
 mod feedback;
 mod label;
+mod malloc;
 mod monitor;
 mod output;
 mod performance;
@@ -134,6 +135,7 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 fn main() -> ExitCode {
+    malloc::tune();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
