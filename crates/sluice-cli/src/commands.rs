@@ -343,6 +343,8 @@ async fn add(ws: &Workspace, cwd: &Path, a: AddArgs, json: bool) -> Result<()> {
             .map_err(|e: sluice_ingest::Error| anyhow::anyhow!("--bad-rows: {e}"))?,
         raw: a.raw,
         command: Some(command_line()),
+        prepared: Vec::new(),
+        take: false,
     };
     let bar = Bar::new(json);
     let report = sluice_version::add::add(ws, &opts, &bar).await?;

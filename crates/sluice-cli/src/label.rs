@@ -1672,6 +1672,8 @@ async fn merge(ws: &Workspace, store: &dyn LabelStore, a: MergeArgs, json: bool)
                 bad_rows: Default::default(),
                 raw: false,
                 command: Some(std::env::args().collect::<Vec<_>>().join(" ")),
+                prepared: Vec::new(),
+                take: false,
             };
         let report = sluice_version::add::add(ws, &opts, &sluice_version::NoProgress).await?;
         anyhow::Ok((files, report))

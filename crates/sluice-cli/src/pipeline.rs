@@ -57,7 +57,7 @@ use clap::Args;
 use serde::{Deserialize, Serialize};
 use sluice_store::Workspace;
 use sluice_version::DatasetRef;
-use sluice_version::add::{AddOptions, add};
+use sluice_version::add::{AddOptions, Prepared, add};
 
 use crate::Exit;
 use crate::output::{Bar, count, print_json};
@@ -609,11 +609,17 @@ async fn run_batch(
             None
         }
         None => {
-            let (out, schema, table) = (out.clone(), schema.clone(), std::mem::take(&mut table));
-            Some(tokio::task::spawn_blocking(move || {
+            let table = Arc::new(std::mem::take(&mut table));
+            let (out, s2, t2) = (out.clone(), schema.clone(), table.clone());
+            let write = tokio::task::spawn_blocking(move || {
                 let t = Instant::now();
-                write_parquet(&out, &schema, &table).map(|()| (rows(&table), t.elapsed().as_secs_f64()))
-            }))
+                write_parquet(&out, &s2, &t2).map(|()| (rows(&t2), t.elapsed().as_secs_f64()))
+            });
+            // The output's profile, made from the rows in memory while they are encoded, so that
+            // `add` need not decode the file it was just written as.
+            let s2 = schema.clone();
+            let profile = tokio::task::spawn_blocking(move || sluice_profile::profile_batches(&s2, &table));
+            Some((write, profile))
         }
     };
     let mut derived = Vec::new();
@@ -624,8 +630,9 @@ async fn run_batch(
             Ok(r) => r,
             Err(e) => {
                 // Let the writer finish before its file is left behind.
-                if let Some(w) = writer {
+                if let Some((w, p)) = writer {
                     let _ = w.await;
+                    let _ = p.await;
                 }
                 let _ = std::fs::remove_file(&out);
                 return Err(e.into());
@@ -635,12 +642,20 @@ async fn run_batch(
         derived.push(v.parse::<DatasetRef>()?);
         run.raw_version = Some(v);
     }
-    if let Some(w) = writer {
+    let mut prepared = Vec::new();
+    if let Some((w, p)) = writer {
         let (n, seconds) = w.await.context("the Parquet writer task failed")??;
         run.write_seconds = seconds;
         if !quiet {
             println!("  output written: {} rows as Parquet ({seconds:.2} s)", count(n));
         }
+        let profile = p.await.context("the profiling task failed")??;
+        prepared.push(Prepared {
+            path: out.clone(),
+            schema: schema.clone(),
+            rows: n,
+            profile,
+        });
     }
     let stages: Vec<String> = p
         .stages
@@ -660,7 +675,7 @@ async fn run_batch(
         .collect();
     let command = format!("sluice run (pipeline {}: {})", p.name, stages.join("; "));
     let message = format!("pipeline {}: {name}", p.name);
-    let opts = add_options(
+    let mut opts = add_options(
         &p.output.dataset,
         out.clone(),
         &message,
@@ -668,6 +683,9 @@ async fn run_batch(
         derived,
         Some(command),
     );
+    // The output file is this run's own: moved into the store, not copied.
+    opts.prepared = prepared;
+    opts.take = true;
     let r = add(ws, &opts, &Bar::new(quiet)).await?;
     let _ = std::fs::remove_file(&out);
     prune_cache(cache, hash);
@@ -703,6 +721,8 @@ fn add_options(
         bad_rows: sluice_ingest::BadRows::Fail,
         raw: false,
         command,
+        prepared: Vec::new(),
+        take: false,
     }
 }
 

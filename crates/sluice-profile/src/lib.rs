@@ -34,5 +34,7 @@ pub mod udaf;
 pub use error::{Error, Result};
 pub use state::{ColumnState, Moments, ParseCounts, ValueKind};
 pub use summary::{Bin, ColumnProfile, Estimate, Lengths, Stats, TopValue};
-pub use table::{NamedState, ProfileStates, TableProfile, profile_file, profile_parquet, profile_table, session};
+pub use table::{
+    NamedState, ProfileStates, TableProfile, profile_batches, profile_file, profile_parquet, profile_table, session,
+};
 pub use udaf::{ProfileUdaf, profile_udaf};

@@ -185,6 +185,53 @@ pub async fn profile_table(ctx: &SessionContext, table: &str) -> Result<ProfileS
     Ok(out)
 }
 
+/// Profiles a table already in memory on all cores: runs of batches are folded into one state per
+/// thread, merged at the end. Types are recorded as [`profile_parquet`] records the same table
+/// written as Parquet (strings as `Utf8View`), so the two profiles of one table compare and merge.
+///
+/// This is for a caller that holds the table it is about to store (`sluice run`'s output, profiled
+/// while its Parquet file is encoded) and so need not decode that file again.
+pub fn profile_batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<ProfileStates> {
+    let view_schema = as_views(schema);
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(batches.len())
+        .max(1);
+    let per_thread = batches.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<ProfileStates>> = std::thread::scope(|s| {
+        let handles: Vec<_> = batches
+            .chunks(per_thread)
+            .map(|run| {
+                let view_schema = &view_schema;
+                std::thread::Builder::new().name("sluice-profile".into()).spawn_scoped(
+                    s,
+                    move || -> Result<ProfileStates> {
+                        let mut states = ProfileStates::new(view_schema);
+                        for b in run {
+                            states.update(b)?;
+                        }
+                        Ok(states)
+                    },
+                )
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| match h {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::Decode("a profiling thread panicked".into()))),
+                Err(e) => Err(Error::Decode(format!("cannot start a profiling thread: {e}"))),
+            })
+            .collect()
+    });
+    let mut out = ProfileStates::new(&view_schema);
+    for p in parts {
+        out.merge(&p?)?;
+    }
+    Ok(out)
+}
+
 /// Profiles a Parquet file on all cores: row groups are handed to one reader thread per core,
 /// each folding its rows into its own states, merged at the end.
 ///

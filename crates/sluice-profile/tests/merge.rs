@@ -356,4 +356,20 @@ async fn parquet_profile_by_dictionary_equals_one_pass() {
         v
     };
     assert_eq!(top(&one.columns[0].state), top(&from_file.columns[0].state));
+
+    // The same table profiled in memory, on several threads: the profile `profile_parquet` gives
+    // its file, with the same type names, exactly for counts and moments, within the bounds for
+    // the sketches.
+    let in_memory = sluice_profile::profile_batches(&schema, &batches).unwrap();
+    assert_eq!(in_memory.rows, rows as u64);
+    for (a, b) in in_memory.columns.iter().zip(&from_file.columns) {
+        assert_eq!((&a.name, &a.data_type), (&b.name, &b.data_type));
+        assert_exact_eq(&a.state, &b.state);
+    }
+    assert_sketches_within_bounds(&in_memory.columns[0].state, &[], &strings(&city));
+    assert_sketches_within_bounds(&in_memory.columns[1].state, &[], &strings(&text));
+    assert_eq!(top(&in_memory.columns[0].state), top(&from_file.columns[0].state));
+    let mut merged = in_memory.clone();
+    merged.merge(&from_file).unwrap();
+    assert_eq!(merged.rows, 2 * rows as u64);
 }

@@ -64,6 +64,26 @@ pub struct AddOptions {
     pub raw: bool,
     /// The command line, recorded in provenance.
     pub command: Option<String>,
+    /// Parquet tables among `paths` that the caller has already read in full or written from
+    /// memory, with what `add` would otherwise learn by decoding them again.
+    pub prepared: Vec<Prepared>,
+    /// The files are this process's own, written for this version (a pipeline's output): they
+    /// are moved into the store rather than copied, so they are gone from their paths afterwards
+    /// (copied when the store is on another filesystem), and not put in the stat cache.
+    pub take: bool,
+}
+
+/// A Parquet table the caller holds in memory as it is stored (`sluice run`'s output): its schema,
+/// row count and profile, made from every row (`sluice_profile::profile_batches`). The profile of
+/// a file decoded by `add` doubles as the check that every page is readable; the caller vouches for
+/// that here, having written the file from the very rows it profiled.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The file, as given in [`AddOptions::paths`].
+    pub path: PathBuf,
+    pub schema: arrow::datatypes::SchemaRef,
+    pub rows: u64,
+    pub profile: sluice_profile::ProfileStates,
 }
 
 /// One table read during the add.
@@ -142,10 +162,15 @@ pub async fn add(ws: &Workspace, opts: &AddOptions, progress: &dyn Progress) -> 
                 .filter(|e| e.size == input.size && e.mtime_ns == input.mtime_ns && e.inode == input.inode)
                 .map(|e| e.object.clone());
             async move {
-                let (object, size, written) = ws.objects.put_file(&input.abs, expected.as_ref()).await?;
+                let (object, size, written) = if opts.take {
+                    take_file(ws, &input.abs, input.size).await?
+                } else {
+                    ws.objects.put_file(&input.abs, expected.as_ref()).await?
+                };
                 progress.advance(size);
                 let hashed = expected.is_none();
-                let stat = (hashed && input.mtime_ns < hash_started_ns - RACY_WINDOW_NS).then(|| StatEntry {
+                let cached = hashed && !opts.take && input.mtime_ns < hash_started_ns - RACY_WINDOW_NS;
+                let stat = cached.then(|| StatEntry {
                     path: key,
                     size: input.size,
                     mtime_ns: input.mtime_ns,
@@ -268,7 +293,11 @@ async fn read_tables(
                 t
             }
             _ => {
-                let t = read_table(ws, input, file, format, opts.bad_rows).await?;
+                let prepared = opts.prepared.iter().find(|p| absolute(&p.path) == input.abs);
+                let t = match prepared {
+                    Some(p) if matches!(format, TableFormat::Parquet) => prepared_table(ws, file, p).await?,
+                    _ => read_table(ws, input, file, format, opts.bad_rows, opts.take).await?,
+                };
                 summaries.push(summary(&t, false));
                 t
             }
@@ -290,18 +319,63 @@ fn summary(t: &TableEntry, reused: bool) -> TableSummary {
     }
 }
 
+/// Stores a file this process wrote for the version by moving it into the store (hashed where it
+/// lies, then renamed), or by copying it where a rename cannot (another filesystem, a remote store).
+async fn take_file(ws: &Workspace, path: &Path, size: u64) -> Result<(ObjectId, u64, bool)> {
+    // On disk before it is renamed into the store: the version about to be committed refers to
+    // it, and its pages would otherwise be written back later, in whatever work comes next.
+    let p = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::open(&p)
+            .and_then(|f| f.sync_data())
+            .map_err(|e| Error::io(&p, e))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("syncing {} failed: {e}", path.display())))??;
+    match ws.objects.put_tmp(path).await {
+        Ok((object, written)) => Ok((object, size, written)),
+        Err(_) if path.is_file() => {
+            let stored = ws.objects.put_file(path, None).await?;
+            let _ = std::fs::remove_file(path);
+            Ok(stored)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The table entry of a [`Prepared`] Parquet file: nothing is read, its profile is stored.
+async fn prepared_table(ws: &Workspace, file: &FileEntry, p: &Prepared) -> Result<TableEntry> {
+    let profile = ws.objects.put_bytes(p.profile.encode().into()).await?;
+    Ok(TableEntry {
+        path: file.path.clone(),
+        format: format_name(TableFormat::Parquet).into(),
+        schema: schema_json(&p.schema),
+        rows: p.rows,
+        canonical: file.object.clone(),
+        quarantine: None,
+        bad_rows: 0,
+        profile: Some(profile),
+    })
+}
+
 /// Reads one file as a table; writes its canonical Parquet copy (Parquet inputs are their own
-/// canonical copy) and its quarantine into the store.
+/// canonical copy) and its quarantine into the store. A taken file (see [`AddOptions::take`]) is
+/// read from its stored object.
 async fn read_table(
     ws: &Workspace,
     input: &Input,
     file: &FileEntry,
     format: TableFormat,
     bad_rows: BadRows,
+    take: bool,
 ) -> Result<TableEntry> {
     let parquet_tmp = ws.objects.tmp_path(".parquet");
     let quarantine_tmp = ws.objects.tmp_path(".quarantine.jsonl");
-    let (src, out, qpath) = (input.abs.clone(), parquet_tmp.clone(), quarantine_tmp.clone());
+    let from = match take {
+        true => ws.objects.local_path(&file.object).unwrap_or_else(|| input.abs.clone()),
+        false => input.abs.clone(),
+    };
+    let (src, out, qpath) = (from.clone(), parquet_tmp.clone(), quarantine_tmp.clone());
     let is_parquet = matches!(format, TableFormat::Parquet);
     let read = tokio::task::spawn_blocking(move || -> Result<sluice_ingest::ReadReport> {
         let opts = ReadOptions {
@@ -339,7 +413,7 @@ async fn read_table(
     // Profile the canonical copy before it moves into the store (a remote store would need a
     // download to read it afterwards).
     let profiled = if is_parquet {
-        input.abs.as_path()
+        from.as_path()
     } else {
         parquet_tmp.as_path()
     };
@@ -548,6 +622,8 @@ mod tests {
             bad_rows: BadRows::Fail,
             raw: false,
             command: None,
+            prepared: Vec::new(),
+            take: false,
         }
     }
 
@@ -593,5 +669,55 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("bad.parquet") && msg.contains("damaged"), "{msg}");
         assert!(ws.meta.versions("u").await.unwrap().is_empty(), "nothing versioned");
+    }
+
+    /// A taken file is moved into the store (gone from its path, the object byte for byte the
+    /// file); a prepared one is not read: its rows, schema and profile are the caller's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn taken_files_move_into_the_store_and_prepared_tables_are_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = Workspace::init(dir.path(), Default::default()).await.unwrap();
+        let bytes = parquet(2500);
+        let file = dir.path().join("out.parquet");
+        std::fs::write(&file, &bytes).unwrap();
+        let batches: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone()))
+                .unwrap()
+                .build()
+                .unwrap()
+                .collect::<std::result::Result<_, _>>()
+                .unwrap();
+        let schema = batches[0].schema();
+        let profile = sluice_profile::profile_batches(&schema, &batches).unwrap();
+        let mut opts = options("t", file.clone());
+        opts.take = true;
+        opts.prepared = vec![Prepared {
+            path: file.clone(),
+            schema: schema.clone(),
+            rows: 2500,
+            profile: profile.clone(),
+        }];
+        let r = add(&ws, &opts, &NoProgress).await.unwrap();
+        assert!(!file.exists(), "moved, not copied");
+        assert_eq!((r.tables[0].rows, r.tables[0].columns, r.new_objects), (2500, 2, 1));
+        let v = ws.meta.versions("t").await.unwrap().pop().unwrap();
+        let t = ws.meta.tables(v.id).await.unwrap().pop().unwrap();
+        let stored = ws.objects.get_bytes(&t.canonical).await.unwrap();
+        assert_eq!(stored.as_ref(), bytes.as_slice());
+        let kept = ws.objects.get_bytes(&t.profile.unwrap()).await.unwrap();
+        assert_eq!(
+            kept.as_ref(),
+            profile.encode().as_slice(),
+            "the caller's profile is stored"
+        );
+
+        // Taken but not prepared: read from the stored object (its footer, then its profile).
+        let again = dir.path().join("again.parquet");
+        std::fs::write(&again, parquet(700)).unwrap();
+        let mut opts = options("u", again.clone());
+        opts.take = true;
+        let r = add(&ws, &opts, &NoProgress).await.unwrap();
+        assert!(!again.exists());
+        assert_eq!(r.tables[0].rows, 700);
     }
 }
