@@ -163,9 +163,10 @@ def main():
                     what.append(f"{step['values_changed']:,} values changed")
                 if step["values_added"]:
                     what.append(f"{step['values_added']:,} added")
+                secs = f"{step['seconds']:.2f}" if "seconds" in step else ""
                 print(
                     f"| | &nbsp;&nbsp;step {step['step']}: {', '.join(what) or 'nothing to do'} "
-                    f"| {step['rows_in']:,} | {step['rows_out']:,} | | | | |"
+                    f"| {step['rows_in']:,} | {step['rows_out']:,} | {secs} | | | |"
                 )
             ref, ref_what = c["best_seconds"], f"`{st['name']}` output*"
         gate = "passed" if a["passed"] else "FAILED"
