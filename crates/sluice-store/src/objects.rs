@@ -242,6 +242,11 @@ impl Objects {
         self.tmp.join(&name[..1]).join(format!("{name}{suffix}"))
     }
 
+    /// Whether objects are files on this machine (a rename can put a file in the store).
+    pub fn is_local(&self) -> bool {
+        matches!(self.backend, Backend::Local { .. })
+    }
+
     /// Where an object lives on the local filesystem, for a local store.
     pub fn local_path(&self, id: &ObjectId) -> Option<PathBuf> {
         match &self.backend {

@@ -67,9 +67,10 @@ pub struct AddOptions {
     /// Parquet tables among `paths` that the caller has already read in full or written from
     /// memory, with what `add` would otherwise learn by decoding them again.
     pub prepared: Vec<Prepared>,
-    /// The files are this process's own, written for this version (a pipeline's output): they
-    /// are moved into the store rather than copied, so they are gone from their paths afterwards
-    /// (copied when the store is on another filesystem), and not put in the stat cache.
+    /// The files are this process's own, written for this version (a pipeline's output): in a
+    /// local store they are synced and moved in rather than copied, so they are gone from their
+    /// paths afterwards (copied, and removed, when the store is on another filesystem); a remote
+    /// store gets a copy and the files stay. They are not put in the stat cache.
     pub take: bool,
 }
 
@@ -319,9 +320,12 @@ fn summary(t: &TableEntry, reused: bool) -> TableSummary {
     }
 }
 
-/// Stores a file this process wrote for the version by moving it into the store (hashed where it
-/// lies, then renamed), or by copying it where a rename cannot (another filesystem, a remote store).
+/// Stores a file this process wrote for the version: moved into a local store (synced, hashed where
+/// it lies, renamed), copied where a rename cannot (another filesystem) or into a remote store.
 async fn take_file(ws: &Workspace, path: &Path, size: u64) -> Result<(ObjectId, u64, bool)> {
+    if !ws.objects.is_local() {
+        return Ok(ws.objects.put_file(path, None).await?);
+    }
     // On disk before it is renamed into the store: the version about to be committed refers to
     // it, and its pages would otherwise be written back later, in whatever work comes next.
     let p = path.to_path_buf();
@@ -719,5 +723,22 @@ mod tests {
         let r = add(&ws, &opts, &NoProgress).await.unwrap();
         assert!(!again.exists());
         assert_eq!(r.tables[0].rows, 700);
+
+        // A remote store gets a copy; the file stays where it is (and is read from there).
+        let mut remote = ws;
+        remote.objects = sluice_store::objects::Objects::with_store(
+            Arc::new(object_store::memory::InMemory::new()),
+            "memory://",
+            "p",
+            dir.path().join("remote-tmp"),
+        )
+        .unwrap();
+        let third = dir.path().join("third.parquet");
+        std::fs::write(&third, parquet(300)).unwrap();
+        let mut opts = options("w", third.clone());
+        opts.take = true;
+        let r = add(&remote, &opts, &NoProgress).await.unwrap();
+        assert!(third.exists());
+        assert_eq!(r.tables[0].rows, 300);
     }
 }
