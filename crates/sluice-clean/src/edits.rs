@@ -11,13 +11,14 @@
 //! same array; rewriting in place spares a fresh allocation of the column, which for a long-text
 //! column costs more in page faults than the copy itself.
 
-use arrow::array::{Array, ArrayData, ArrayRef, BooleanBufferBuilder, OffsetSizeTrait, RecordBatch, make_array};
-use arrow::buffer::{Buffer, MutableBuffer, NullBuffer};
+use arrow::array::{Array, ArrayRef, BooleanBufferBuilder, OffsetSizeTrait, RecordBatch};
+use arrow::buffer::{MutableBuffer, NullBuffer};
 use arrow::datatypes::DataType;
 use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::frame::{Edit, Strings, apply_edits};
+use crate::owned;
 
 /// One column's edits in one batch: `(row within the batch, new value)`, ascending by row.
 pub(crate) type ColumnEdits = Vec<(usize, Edit)>;
@@ -75,39 +76,12 @@ fn edit_column(array: ArrayRef, edits: &[(usize, Edit)]) -> ArrayRef {
     if grows {
         return copied(&array, edits);
     }
-    let data = array.to_data();
-    drop(array);
-    let unshared = data.offset() == 0
-        && data
-            .buffers()
-            .iter()
-            .all(|b| b.strong_count() == 1 && b.ptr_offset() == 0);
-    if !unshared {
-        return copied(&make_array(data), edits);
-    }
-    let (data_type, len, nulls, _, buffers, _) = data.into_parts();
-    let taken: Vec<std::result::Result<MutableBuffer, Buffer>> =
-        buffers.into_iter().map(Buffer::into_mutable).collect();
-    if taken.iter().any(|t| t.is_err()) {
-        let buffers: Vec<Buffer> = taken
-            .into_iter()
-            .map(|t| match t {
-                Ok(m) => Buffer::from(m),
-                Err(b) => b,
-            })
-            .collect();
-        let data = ArrayData::builder(data_type)
-            .len(len)
-            .nulls(nulls)
-            .buffers(buffers)
-            .build();
-        return match data {
-            Ok(d) => copied(&make_array(d), edits),
-            Err(e) => unreachable!("the parts of a valid array rebuild it: {e}"),
-        };
-    }
-    let mut owned: Vec<MutableBuffer> = taken.into_iter().flatten().collect();
-    let (offsets, values) = owned.split_at_mut(1);
+    let mut parts = match owned::take(array) {
+        Ok(parts) => parts,
+        Err(array) => return copied(&array, edits),
+    };
+    let len = parts.len;
+    let (offsets, values) = parts.buffers.split_at_mut(1);
     if large {
         rewrite_in_place::<i64>(&mut offsets[0], &mut values[0], len, edits);
     } else {
@@ -115,27 +89,21 @@ fn edit_column(array: ArrayRef, edits: &[(usize, Edit)]) -> ArrayRef {
     }
     // Validity: the old bits with the edited cells set (a value) or cleared (null).
     let mut valid = BooleanBufferBuilder::new(len);
-    match &nulls {
+    match &parts.nulls {
         Some(n) => valid.append_buffer(n.inner()),
         None => valid.append_n(len, true),
     }
     for (i, e) in edits {
         valid.set_bit(*i, matches!(e, Edit::Set(_)));
     }
-    let nulls = Some(NullBuffer::new(valid.finish())).filter(|n| n.null_count() > 0);
-    let data = ArrayData::builder(data_type)
-        .len(len)
-        .nulls(nulls)
-        .buffers(owned.into_iter().map(Buffer::from).collect());
+    parts.nulls = Some(NullBuffer::new(valid.finish())).filter(|n| n.null_count() > 0);
     // SAFETY: every value is either one of the valid array's own (its bytes moved whole, in order) or
     // an edit's `String` (valid UTF-8); offsets are rewritten ascending within the truncated values
-    // and there are `len` of them plus one, with validity bits to match. `build` would check the
-    // same at the cost of a UTF-8 scan of the whole column. The tests check every result with
-    // `validate_full`.
+    // and there are `len` of them plus one, with validity bits to match.
     #[allow(unsafe_code)]
-    let data = unsafe { data.build_unchecked() };
-    debug_assert!(data.validate_full().is_ok(), "{:?}", data.validate_full());
-    make_array(data)
+    unsafe {
+        parts.into_array()
+    }
 }
 
 /// The rebuild by runs into new buffers.

@@ -43,6 +43,7 @@ pub mod error;
 mod frame;
 mod missing;
 mod outliers;
+mod owned;
 mod remove;
 pub mod report;
 mod rowhash;

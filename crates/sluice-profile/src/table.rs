@@ -198,21 +198,29 @@ pub fn profile_batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Pr
         .min(batches.len())
         .max(1);
     let per_thread = batches.len().div_ceil(threads).max(1);
+    let runs: Vec<&[RecordBatch]> = batches.chunks(per_thread).collect();
+    merged_on_threads(runs.len(), &view_schema, |t| {
+        let mut states = ProfileStates::new(&view_schema);
+        for b in runs[t] {
+            states.update(b)?;
+        }
+        Ok(states)
+    })
+}
+
+/// Runs `work(t)` for `t` in `0..threads`, each on its own thread, and merges the states they
+/// return into one profile of `schema`'s columns.
+fn merged_on_threads<F>(threads: usize, schema: &SchemaRef, work: F) -> Result<ProfileStates>
+where
+    F: Fn(usize) -> Result<ProfileStates> + Sync,
+{
+    let work = &work;
     let parts: Vec<Result<ProfileStates>> = std::thread::scope(|s| {
-        let handles: Vec<_> = batches
-            .chunks(per_thread)
-            .map(|run| {
-                let view_schema = &view_schema;
-                std::thread::Builder::new().name("sluice-profile".into()).spawn_scoped(
-                    s,
-                    move || -> Result<ProfileStates> {
-                        let mut states = ProfileStates::new(view_schema);
-                        for b in run {
-                            states.update(b)?;
-                        }
-                        Ok(states)
-                    },
-                )
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                std::thread::Builder::new()
+                    .name("sluice-profile".into())
+                    .spawn_scoped(s, move || work(t))
             })
             .collect();
         handles
@@ -225,7 +233,7 @@ pub fn profile_batches(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Pr
             })
             .collect()
     });
-    let mut out = ProfileStates::new(&view_schema);
+    let mut out = ProfileStates::new(schema);
     for p in parts {
         out.merge(&p?)?;
     }
@@ -297,29 +305,7 @@ fn profile_parquet_rows(path: &Path) -> Result<ProfileStates> {
             }
         }
     };
-    let parts: Vec<Result<ProfileStates>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                std::thread::Builder::new()
-                    .name("sluice-profile".into())
-                    .spawn_scoped(s, read_groups)
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h {
-                Ok(h) => h
-                    .join()
-                    .unwrap_or_else(|_| Err(Error::Decode("a profiling thread panicked".into()))),
-                Err(e) => Err(Error::Decode(format!("cannot start a profiling thread: {e}"))),
-            })
-            .collect()
-    });
-    let mut out = ProfileStates::new(&view_schema);
-    for p in parts {
-        out.merge(&p?)?;
-    }
-    Ok(out)
+    merged_on_threads(threads, &view_schema, |_| read_groups())
 }
 
 /// Rows per decoded batch (DataFusion's default).
