@@ -10,8 +10,8 @@
 //! comparison, so no collision can merge them.
 //!
 //! ```text
-//! batches ──(parallel, column by column)──> u64 hash per row
-//!         ──(parallel, one run of batches each)──> (hash, row) scattered into up to 256 partitions
+//! batches ──(parallel, one run of batches each; column by column)──> u64 hash per row
+//!         ──> (hash, row) scattered into up to 256 partitions
 //!         ──(parallel, one partition each)──> rows in order: first? or equal to a first
 //!         ──> (row, first row) pairs, ascending by row
 //! ```
@@ -316,17 +316,6 @@ fn find_with(batches: &[RecordBatch], columns: &[usize], finish: fn(u64) -> u64)
     };
     let schema = first.schema();
     let kinds: Vec<Kind> = columns.iter().map(|&c| kind(schema.field(c).data_type())).collect();
-    let hashes: Vec<Vec<u64>> = batches
-        .par_iter()
-        .map(|b| {
-            let mut h = vec![0u64; b.num_rows()];
-            for (&c, &k) in columns.iter().zip(&kinds) {
-                hash_column(b.column(c), k, &mut h)?;
-            }
-            h.iter_mut().for_each(|x| *x = finish(*x));
-            Ok(h)
-        })
-        .collect::<Result<_>>()?;
     let mut starts = Vec::with_capacity(batches.len());
     let mut rows = 0u64;
     for b in batches {
@@ -377,24 +366,33 @@ fn find_with(batches: &[RecordBatch], columns: &[usize], finish: fn(u64) -> u64)
     let parts = (rows / 16_384).next_power_of_two().clamp(1, 256);
     let part_of = |h: u64| ((h >> 40) & (parts - 1)) as usize;
     let per_run = batches.len().div_ceil(rayon::current_num_threads().max(1));
-    let runs: Vec<Vec<Vec<(u64, u64)>>> = hashes
+    // Each run hashes its batches into one reused buffer (written before it is read: a fresh
+    // zeroed buffer per batch cost two page faults per page, the second a copy of the zero page
+    // with a TLB flush on every core) and scatters the hashes at once.
+    let runs: Vec<Vec<Vec<(u64, u64)>>> = batches
         .par_chunks(per_run)
         .enumerate()
-        .map(|(r, run)| {
-            let n: usize = run.iter().map(Vec::len).sum();
+        .map(|(r, run)| -> Result<Vec<Vec<(u64, u64)>>> {
+            let n: usize = run.iter().map(RecordBatch::num_rows).sum();
             let room = n / parts as usize + n / (4 * parts as usize) + 16;
             let mut out: Vec<Vec<(u64, u64)>> = (0..parts).map(|_| Vec::with_capacity(room)).collect();
+            let mut h: Vec<u64> = Vec::new();
             let mut row = starts[r * per_run];
-            for batch in run {
-                for &h in batch {
-                    out[part_of(h)].push((h, row));
+            for b in run {
+                h.clear();
+                h.resize(b.num_rows(), 0);
+                for (&c, &k) in columns.iter().zip(&kinds) {
+                    hash_column(b.column(c), k, &mut h)?;
+                }
+                for &x in &h {
+                    let x = finish(x);
+                    out[part_of(x)].push((x, row));
                     row += 1;
                 }
             }
-            out
+            Ok(out)
         })
-        .collect();
-    drop(hashes);
+        .collect::<Result<_>>()?;
     let found: Vec<Duplicates> = (0..parts as usize)
         .into_par_iter()
         .map(|p| {
