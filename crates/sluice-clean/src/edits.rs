@@ -81,11 +81,11 @@ fn edit_column(array: ArrayRef, edits: &[(usize, Edit)]) -> ArrayRef {
         Err(array) => return copied(&array, edits),
     };
     let len = parts.len;
-    let (offsets, values) = parts.buffers.split_at_mut(1);
+    let (offsets, values) = parts.offsets_and_values();
     if large {
-        rewrite_in_place::<i64>(&mut offsets[0], &mut values[0], len, edits);
+        rewrite_in_place::<i64>(offsets, values, len, edits);
     } else {
-        rewrite_in_place::<i32>(&mut offsets[0], &mut values[0], len, edits);
+        rewrite_in_place::<i32>(offsets, values, len, edits);
     }
     // Validity: the old bits with the edited cells set (a value) or cleared (null).
     let mut valid = BooleanBufferBuilder::new(len);
@@ -160,11 +160,12 @@ fn rewrite_in_place<O: OffsetSizeTrait>(
         if until_row > next {
             let end = off[until_row].as_usize();
             if from != at {
+                // The run moves down by what the edits before it freed (never up: see `grows`).
                 bytes.copy_within(from..end, at);
-            }
-            let shift = from as i64 - at as i64;
-            for o in &mut off[next + 1..=until_row] {
-                *o = O::usize_as((o.as_usize() as i64 - shift) as usize);
+                let shift = from - at;
+                for o in &mut off[next + 1..=until_row] {
+                    *o = O::usize_as(o.as_usize() - shift);
+                }
             }
             at += end - from;
             from = end;

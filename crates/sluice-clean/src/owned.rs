@@ -55,6 +55,14 @@ pub(crate) fn take(array: ArrayRef) -> std::result::Result<Owned, ArrayRef> {
 }
 
 impl Owned {
+    /// The offsets and the value bytes of a string or binary array.
+    pub fn offsets_and_values(&mut self) -> (&mut MutableBuffer, &mut MutableBuffer) {
+        match self.buffers.as_mut_slice() {
+            [offsets, values] => (offsets, values),
+            _ => unreachable!("string and binary arrays have two buffers"),
+        }
+    }
+
     /// The array of these parts, without Arrow's validation (for strings, a UTF-8 scan of the whole
     /// column: two thirds of a row removal's time on the demo table). In debug builds, and so in
     /// every test, the result is validated in full.

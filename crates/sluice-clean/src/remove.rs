@@ -109,12 +109,13 @@ fn without_rows(array: ArrayRef, keep: &BooleanBuffer, kept: usize) -> Result<Ar
     };
     match layout {
         Flat::Fixed(w) => compact_fixed(&mut parts.buffers[0], w, keep),
-        Flat::Bytes32 | Flat::Bytes64 => {
-            let (offsets, values) = parts.buffers.split_at_mut(1);
-            match layout {
-                Flat::Bytes32 => compact_bytes::<i32>(&mut offsets[0], &mut values[0], keep, kept),
-                _ => compact_bytes::<i64>(&mut offsets[0], &mut values[0], keep, kept),
-            }
+        Flat::Bytes32 => {
+            let (offsets, values) = parts.offsets_and_values();
+            compact_bytes::<i32>(offsets, values, keep, kept);
+        }
+        Flat::Bytes64 => {
+            let (offsets, values) = parts.offsets_and_values();
+            compact_bytes::<i64>(offsets, values, keep, kept);
         }
     }
     parts.len = kept;

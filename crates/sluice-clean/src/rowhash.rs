@@ -104,12 +104,34 @@ const FX_INVERSE: u64 = {
     x
 };
 
-/// Folds each `W`-byte value of `values`, read by `read`, into `h`.
+/// The `W`-byte little-endian value `c` as a `u64` (16-byte values folded to one).
 #[inline]
-fn fold_fixed<const W: usize>(values: &[u8], h: &mut [u64], read: impl Fn(&[u8; W]) -> u64) {
-    for (x, c) in h.iter_mut().zip(values.chunks_exact(W)) {
-        let c: &[u8; W] = c.try_into().unwrap_or(&[0; W]);
-        *x = fold(*x, read(c));
+fn fixed_value<const W: usize>(c: &[u8; W]) -> u64 {
+    let mut lo = [0u8; 8];
+    let n = W.min(8);
+    lo[..n].copy_from_slice(&c[..n]);
+    let lo = u64::from_le_bytes(lo);
+    if W <= 8 {
+        return lo;
+    }
+    let mut hi = [0u8; 8];
+    hi.copy_from_slice(&c[8..16]);
+    fold(lo, u64::from_le_bytes(hi))
+}
+
+/// Folds each `W`-byte value of `values` into `h` in one tight loop, then redoes the null rows
+/// (their slots hold arbitrary bytes): the fold with the value is undone (it is invertible: FX is
+/// odd) and `NULL` folded instead.
+#[inline]
+fn fold_fixed<const W: usize>(values: &[u8], nulls: Option<&NullBuffer>, h: &mut [u64]) {
+    let chunks = values.chunks_exact(W).map(|c| c.try_into().unwrap_or(&[0u8; W]));
+    for (x, c) in h.iter_mut().zip(chunks.clone()) {
+        *x = fold(*x, fixed_value::<W>(c));
+    }
+    if let Some(n) = nulls.filter(|n| n.null_count() > 0) {
+        for (i, c) in chunks.enumerate().filter(|&(i, _)| n.is_null(i)) {
+            h[i] = fold(unfold(h[i], fixed_value::<W>(c)), NULL);
+        }
     }
 }
 
@@ -138,14 +160,6 @@ fn bytes_at(a: &dyn Array, i: usize) -> &[u8] {
     }
 }
 
-/// Whether value `i` of fixed-width array `a` has the bytes of value `j` of `b` (width `w`).
-fn fixed_equal(a: &dyn Array, i: usize, b: &dyn Array, j: usize, w: usize) -> bool {
-    let (da, db) = (a.to_data(), b.to_data());
-    let (x, y) = (da.buffers()[0].as_slice(), db.buffers()[0].as_slice());
-    let (i, j) = ((da.offset() + i) * w, (db.offset() + j) * w);
-    x[i..i + w] == y[j..j + w]
-}
-
 /// Whether row `i` of `a` and row `j` of `b` have the same Arrow row-format bytes.
 fn row_format_equal(a: &ArrayRef, i: usize, b: &ArrayRef, j: usize) -> Result<bool> {
     let converter = RowConverter::new(vec![SortField::new(a.data_type().clone())])?;
@@ -164,35 +178,11 @@ fn hash_column(a: &ArrayRef, k: Kind, h: &mut [u64]) -> Result<()> {
             let values = &data.buffers()[0].as_slice()[data.offset() * w..(data.offset() + a.len()) * w];
             // One loop per width, so that each is a tight loop the compiler can unroll.
             match w {
-                1 => fold_fixed::<1>(values, h, |c| u64::from(c[0])),
-                2 => fold_fixed::<2>(values, h, |c| u64::from(u16::from_le_bytes(*c))),
-                4 => fold_fixed::<4>(values, h, |c| u64::from(u32::from_le_bytes(*c))),
-                8 => fold_fixed::<8>(values, h, |c| u64::from_le_bytes(*c)),
-                _ => fold_fixed::<16>(values, h, |c| {
-                    let (lo, hi) = c.split_at(8);
-                    fold(
-                        u64::from_le_bytes(lo.try_into().unwrap_or([0; 8])),
-                        u64::from_le_bytes(hi.try_into().unwrap_or([0; 8])),
-                    )
-                }),
-            }
-            if let Some(n) = nulls.filter(|n| n.null_count() > 0) {
-                // Redo the null rows: their slots hold arbitrary bytes. Undo the fold with the
-                // value, then fold `NULL` instead (the fold is invertible: FX is odd).
-                for i in n.iter().enumerate().filter(|(_, v)| !v).map(|(i, _)| i) {
-                    let c = &values[i * w..(i + 1) * w];
-                    let v = match w {
-                        1 => u64::from(c[0]),
-                        2 => u64::from(u16::from_le_bytes([c[0], c[1]])),
-                        4 => u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-                        8 => u64::from_le_bytes(c.try_into().unwrap_or([0; 8])),
-                        _ => fold(
-                            u64::from_le_bytes(c[..8].try_into().unwrap_or([0; 8])),
-                            u64::from_le_bytes(c[8..16].try_into().unwrap_or([0; 8])),
-                        ),
-                    };
-                    h[i] = fold(unfold(h[i], v), NULL);
-                }
+                1 => fold_fixed::<1>(values, nulls, h),
+                2 => fold_fixed::<2>(values, nulls, h),
+                4 => fold_fixed::<4>(values, nulls, h),
+                8 => fold_fixed::<8>(values, nulls, h),
+                _ => fold_fixed::<16>(values, nulls, h),
             }
         }
         Kind::Boolean => {
@@ -266,22 +256,6 @@ fn hash_offsets<O: OffsetSizeTrait>(offsets: &[O], values: &[u8], nulls: Option<
     }
 }
 
-/// Whether value `i` of `a` equals value `j` of `b` (same column, see the module docs).
-fn equal_values(a: &ArrayRef, i: usize, b: &ArrayRef, j: usize, k: Kind) -> Result<bool> {
-    if k == Kind::Other {
-        return row_format_equal(a, i, b, j);
-    }
-    Ok(match (a.is_null(i), b.is_null(j)) {
-        (true, true) => true,
-        (true, false) | (false, true) => false,
-        _ => match k {
-            Kind::Fixed(w) => fixed_equal(a.as_ref(), i, b.as_ref(), j, w),
-            Kind::Boolean => a.as_boolean().value(i) == b.as_boolean().value(j),
-            _ => bytes_at(a.as_ref(), i) == bytes_at(b.as_ref(), j),
-        },
-    })
-}
-
 /// A hasher for keys that are hashes already.
 #[derive(Default)]
 struct Identity(u64);
@@ -344,14 +318,17 @@ fn find_with(batches: &[RecordBatch], columns: &[usize], finish: fn(u64) -> u64)
         let (rb, ri) = locate(&starts, r);
         let (fb, fi) = locate(&starts, f);
         for (k, (&c, &kind)) in columns.iter().zip(&kinds).enumerate() {
+            // Equal as the module docs say: nulls equal each other and nothing else.
             let (a, b) = (batches[rb].column(c), batches[fb].column(c));
-            let same = match (kind, &fixed[rb][k], &fixed[fb][k]) {
-                (Kind::Fixed(w), Some(x), Some(y)) => match (a.is_null(ri), b.is_null(fi)) {
-                    (true, true) => true,
-                    (false, false) => x[ri * w..(ri + 1) * w] == y[fi * w..(fi + 1) * w],
-                    _ => false,
+            let same = match (a.is_null(ri), b.is_null(fi)) {
+                _ if kind == Kind::Other => row_format_equal(a, ri, b, fi)?,
+                (true, true) => true,
+                (false, false) => match (kind, &fixed[rb][k], &fixed[fb][k]) {
+                    (Kind::Fixed(w), Some(x), Some(y)) => x[ri * w..(ri + 1) * w] == y[fi * w..(fi + 1) * w],
+                    (Kind::Boolean, ..) => a.as_boolean().value(ri) == b.as_boolean().value(fi),
+                    _ => bytes_at(a.as_ref(), ri) == bytes_at(b.as_ref(), fi),
                 },
-                _ => equal_values(a, ri, b, fi, kind)?,
+                _ => false,
             };
             if !same {
                 return Ok(false);
@@ -455,14 +432,6 @@ fn locate(starts: &[u64], row: u64) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest! {
-        #[test]
-        fn a_fold_is_undone_by_unfold(h in any::<u64>(), v in any::<u64>()) {
-            prop_assert_eq!(FX.wrapping_mul(FX_INVERSE), 1);
-            prop_assert_eq!(unfold(fold(h, v), v), h);
-        }
-    }
     use arrow::array::{
         BooleanArray, DictionaryArray, Float64Array, Int32Array, Int64Array, LargeStringArray, ListArray, StringArray,
         StringViewArray,
@@ -471,6 +440,14 @@ mod tests {
     use proptest::prelude::*;
     use std::collections::BTreeMap;
     use std::sync::Arc;
+
+    proptest! {
+        #[test]
+        fn a_fold_is_undone_by_unfold(h in any::<u64>(), v in any::<u64>()) {
+            prop_assert_eq!(FX.wrapping_mul(FX_INVERSE), 1);
+            prop_assert_eq!(unfold(fold(h, v), v), h);
+        }
+    }
 
     /// The specification, computed the slow way: rows equal when their Arrow row-format bytes are.
     fn oracle(batches: &[RecordBatch], columns: &[usize]) -> Duplicates {

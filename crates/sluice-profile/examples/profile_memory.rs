@@ -1,5 +1,5 @@
-//! Times profiling a table already in memory (`ProfileStates::update` on both cores, merged)
-//! against `profile_parquet` on its file.
+//! Times profiling a table already in memory (`profile_batches`, what `sluice run` does with its
+//! output while encoding it) against `profile_parquet` on its file.
 //!
 //! `cargo run --release -p sluice-profile --example profile_memory -- FILE.parquet [REPS]`
 
@@ -8,12 +8,13 @@ use std::time::Instant;
 
 use arrow::array::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use sluice_profile::table::ProfileStates;
+use sluice_profile::table::{profile_batches, profile_parquet};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let path = args.first().expect("usage: profile_memory FILE.parquet [REPS]").clone();
     let reps: usize = args.get(1).and_then(|r| r.parse().ok()).unwrap_or(3);
+    // Batches of 65,536 rows, as `sluice run` reads.
     let batches: Vec<RecordBatch> = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).expect("open"))
         .and_then(|b| b.with_batch_size(65_536).build())
         .expect("reader")
@@ -26,31 +27,10 @@ fn main() {
         .expect("runtime");
     for _ in 0..reps {
         let t = Instant::now();
-        let half = batches.len().div_ceil(2);
-        let parts: Vec<ProfileStates> = std::thread::scope(|s| {
-            let hs: Vec<_> = batches
-                .chunks(half)
-                .map(|chunk| {
-                    let schema = schema.clone();
-                    s.spawn(move || {
-                        let mut st = ProfileStates::new(&schema);
-                        for b in chunk {
-                            st.update(b).expect("update");
-                        }
-                        st
-                    })
-                })
-                .collect();
-            hs.into_iter().map(|h| h.join().expect("join")).collect()
-        });
-        let mut all = ProfileStates::new(&schema);
-        for p in &parts {
-            all.merge(p).expect("merge");
-        }
+        profile_batches(&schema, &batches).expect("profile in memory");
         let mem = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let _ = rt
-            .block_on(sluice_profile::table::profile_parquet(std::path::Path::new(&path)))
+        rt.block_on(profile_parquet(std::path::Path::new(&path)))
             .expect("profile");
         println!(
             "in memory {mem:.3} s   profile_parquet {:.3} s",

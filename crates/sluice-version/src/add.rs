@@ -136,6 +136,8 @@ pub async fn add(ws: &Workspace, opts: &AddOptions, progress: &dyn Progress) -> 
     let started = Instant::now();
     check_name(&opts.name)?;
     let inputs = collect_inputs(&opts.paths)?;
+    // Resolved now, as the inputs were: a taken file is gone from its path once it is stored.
+    let prepared: Vec<(PathBuf, &Prepared)> = opts.prepared.iter().map(|p| (absolute(&p.path), p)).collect();
     let mut derived = Vec::with_capacity(opts.derived_from.len());
     for r in &opts.derived_from {
         derived.push(r.resolve(ws.meta.as_ref()).await?.id);
@@ -203,7 +205,7 @@ pub async fn add(ws: &Workspace, opts: &AddOptions, progress: &dyn Progress) -> 
     let (tables, summaries) = if opts.raw {
         (Vec::new(), Vec::new())
     } else {
-        read_tables(ws, opts, &inputs, &files, progress).await?
+        read_tables(ws, opts, &inputs, &files, &prepared, progress).await?
     };
 
     let provenance = Provenance {
@@ -255,6 +257,7 @@ async fn read_tables(
     opts: &AddOptions,
     inputs: &[Input],
     files: &[FileEntry],
+    prepared: &[(PathBuf, &Prepared)],
     progress: &dyn Progress,
 ) -> Result<(Vec<TableEntry>, Vec<TableSummary>)> {
     // Tables of the dataset's latest version, by original object: an unchanged file is not
@@ -294,8 +297,8 @@ async fn read_tables(
                 t
             }
             _ => {
-                let prepared = opts.prepared.iter().find(|p| absolute(&p.path) == input.abs);
-                let t = match prepared {
+                let known = prepared.iter().find(|(abs, _)| *abs == input.abs).map(|(_, p)| *p);
+                let t = match known {
                     Some(p) if matches!(format, TableFormat::Parquet) => prepared_table(ws, file, p).await?,
                     _ => read_table(ws, input, file, format, opts.bad_rows, opts.take).await?,
                 };
